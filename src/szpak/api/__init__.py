@@ -1,0 +1,1 @@
+"""The Mastodon client API over HTTP: routes, request models, entity serializers."""

@@ -1,0 +1,81 @@
+"""ASGI application factory. The lifespan opens storage, the bus and the job worker."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from szpak.api.responses import JSON
+
+from szpak.api import errors
+from szpak.api.deps import TokenCache
+from szpak.api.serializers import Renderer
+from szpak.config import Settings
+from szpak.domain.context import Context
+from szpak.jobs.runner import Worker
+from szpak.realtime.bus import Bus, InProcessBus
+from szpak.storage.db import Database
+from szpak.storage.migrate import upgrade_async
+
+log = logging.getLogger(__name__)
+
+
+def make_bus(settings: Settings) -> Bus:
+    if settings.redis_url:
+        from szpak.realtime.redis_bus import RedisBus
+
+        return RedisBus(settings.redis_url)
+    return InProcessBus()
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            await upgrade_async(settings.effective_database_url)
+        db = Database(settings.effective_database_url)
+        bus = make_bus(settings)
+        ctx = Context(settings, db, bus)
+        app.state.ctx = ctx
+        app.state.settings = settings
+        app.state.renderer = Renderer(settings)
+        cache = TokenCache()
+        app.state.token_cache = cache
+        bus.subscribe(cache.on_event)
+        await bus.start()
+        for startup in app.state.startup_hooks:
+            await startup(app)
+        worker = Worker(ctx)
+        app.state.worker = worker
+        if settings.run_workers:
+            await worker.start()
+        try:
+            yield
+        finally:
+            for shutdown in reversed(app.state.shutdown_hooks):
+                await shutdown(app)
+            await worker.stop()
+            await bus.close()
+            await db.dispose()
+
+    app = FastAPI(
+        title="Szpak",
+        version="0.1.0",
+        default_response_class=JSON,
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.startup_hooks = []
+    app.state.shutdown_hooks = []
+    errors.install(app)
+    from szpak.api.routes import register_routes
+
+    register_routes(app)
+    return app

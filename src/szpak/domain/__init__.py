@@ -1,0 +1,1 @@
+"""The only code that writes: named actions, visibility rules, typed events published after commit."""

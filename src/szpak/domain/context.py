@@ -1,0 +1,66 @@
+"""The write entry point: ``Context.tx()`` opens a transaction that actions write in.
+
+Events emitted during the transaction are published after it commits; job rows
+added to it are durable as soon as it commits and the worker is woken at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from szpak.config import Settings
+from szpak.domain.events import Event
+from szpak.realtime.bus import Bus
+from szpak.storage.db import Database
+from szpak.storage.models import Job
+
+
+@dataclass
+class Tx:
+    """One write transaction: the session, the settings, and what to do after commit."""
+
+    session: AsyncSession
+    settings: Settings
+    events: list[Event] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+
+    def enqueue(self, kind: str, payload: dict[str, Any], *, run_at: datetime | None = None) -> Job:
+        job = Job(kind=kind, payload=payload)
+        if run_at is not None:
+            job.run_at = run_at
+        self.session.add(job)
+        self.jobs.append(job)
+        return job
+
+
+class Context:
+    """Everything an action or a reader needs: settings, storage, bus."""
+
+    def __init__(self, settings: Settings, db: Database, bus: Bus) -> None:
+        self.settings = settings
+        self.db = db
+        self.bus = bus
+        #: Called after a commit that added jobs (the worker sets this to wake itself).
+        self.on_jobs: Callable[[], None] | None = None
+
+    @asynccontextmanager
+    async def tx(self) -> AsyncIterator[Tx]:
+        async with self.db.write() as session:
+            tx = Tx(session, self.settings)
+            yield tx
+        if tx.jobs and self.on_jobs is not None:
+            self.on_jobs()
+        if tx.events:
+            await self.bus.publish(tx.events)
+
+    def read(self):  # noqa: ANN201 - an async context manager of AsyncSession
+        return self.db.read()

@@ -1,0 +1,142 @@
+"""Typed domain events.
+
+Actions record events on the transaction (``Tx.emit``); they are published on the
+bus only after the transaction commits, so a consumer (a streaming client, the
+listening pipeline, analytics) never sees a change that was rolled back. Events
+carry ids and the facts needed to route them, not rendered payloads: each
+consumer loads and renders what it needs for its own viewer.
+
+Every event round-trips through ``to_dict``/``from_dict`` so that the Redis bus
+can carry it between processes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Event:
+    name: ClassVar[str] = "event"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["event"] = self.name
+        return data
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> Event:
+        data = dict(data)
+        cls = EVENT_TYPES[data.pop("event")]
+        kwargs = {}
+        for f in dataclasses.fields(cls):
+            if f.name in data:
+                value = data[f.name]
+                kwargs[f.name] = tuple(value) if isinstance(value, list) else value
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class StatusCreated(Event):
+    """A post or a reblog became visible to its audience."""
+
+    name: ClassVar[str] = "status.created"
+    status_id: int
+    account_id: int
+    visibility: str
+    #: Local accounts mentioned (the audience of a direct post).
+    mentioned_ids: tuple[int, ...] = ()
+    tag_names: tuple[str, ...] = ()
+    reblog_of_id: int | None = None
+    #: Author of the reblogged status, when this is a reblog.
+    reblog_of_account_id: int | None = None
+    in_reply_to_account_id: int | None = None
+    has_media: bool = False
+    local: bool = True
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusUpdated(Event):
+    name: ClassVar[str] = "status.updated"
+    status_id: int
+    account_id: int
+    visibility: str
+    mentioned_ids: tuple[int, ...] = ()
+    tag_names: tuple[str, ...] = ()
+    has_media: bool = False
+    local: bool = True
+
+
+@dataclass(frozen=True)
+class StatusDeleted(Event):
+    name: ClassVar[str] = "status.deleted"
+    status_id: int
+    account_id: int
+    visibility: str
+    mentioned_ids: tuple[int, ...] = ()
+    tag_names: tuple[str, ...] = ()
+    reblog_of_id: int | None = None
+    has_media: bool = False
+    local: bool = True
+
+
+@dataclass(frozen=True)
+class NotificationCreated(Event):
+    name: ClassVar[str] = "notification.created"
+    notification_id: int
+    account_id: int  # recipient
+    type: str
+    from_account_id: int
+    status_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RelationshipChanged(Event):
+    """A follow, unfollow, block, unblock, mute or unmute between two accounts."""
+
+    name: ClassVar[str] = "relationship.changed"
+    account_id: int
+    target_account_id: int
+    kind: str  # 'follow' | 'unfollow' | 'block' | 'unblock' | 'mute' | 'unmute' | 'follow_request'
+
+
+@dataclass(frozen=True)
+class AccountUpdated(Event):
+    name: ClassVar[str] = "account.updated"
+    account_id: int
+
+
+@dataclass(frozen=True)
+class TokenRevoked(Event):
+    """Tells every process to drop its cached copy of a token."""
+
+    name: ClassVar[str] = "token.revoked"
+    token_hash: str
+    user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class FiltersChanged(Event):
+    name: ClassVar[str] = "filters.changed"
+    account_id: int
+
+
+@dataclass(frozen=True)
+class Custom(Event):
+    """For subsystems that need a one-off event without a schema change here."""
+
+    name: ClassVar[str] = "custom"
+    topic: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.name: cls
+    for cls in (
+        StatusCreated, StatusUpdated, StatusDeleted, NotificationCreated, RelationshipChanged,
+        AccountUpdated, TokenRevoked, FiltersChanged, Custom,
+    )
+}

@@ -1,0 +1,1 @@
+"""Durable background work, stored in the main database (no broker needed)."""

@@ -1,0 +1,7 @@
+"""The Mastodon streaming API (WebSocket and server-sent events). (to be filled)"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,29 @@
+"""All tables. Import from here; Alembic autogenerates from ``Base.metadata``."""
+
+from .accounts import ACCOUNT_KINDS, Account, User
+from .base import Base, utcnow
+from .jobs import Job
+from .notifications import NOTIFICATION_TYPES, Marker, Notification
+from .oauth import AccessToken, Application, AuthorizationCode
+from .social import Block, Follow, FollowRequest, Mute
+from .statuses import (
+    VISIBILITIES,
+    Bookmark,
+    Favourite,
+    IdempotencyKey,
+    Status,
+    StatusEdit,
+    StatusMention,
+    StatusPin,
+    StatusTag,
+    StatusTerm,
+    Tag,
+)
+
+__all__ = [
+    "ACCOUNT_KINDS", "NOTIFICATION_TYPES", "VISIBILITIES",
+    "AccessToken", "Account", "Application", "AuthorizationCode", "Base", "Block", "Bookmark",
+    "Favourite", "Follow", "FollowRequest", "IdempotencyKey", "Job", "Marker", "Mute",
+    "Notification", "Status", "StatusEdit", "StatusMention", "StatusPin", "StatusTag",
+    "StatusTerm", "Tag", "User", "utcnow",
+]
