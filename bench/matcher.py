@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from szpak.text import Matcher, expand_word, index_terms, parse  # noqa: E402
-from szpak.text.lemmas import lemmas  # noqa: E402
+from szpak.text.lemmas import _word_terms, lemmas  # noqa: E402
 
 POLISH_NOUNS = (
     "skarpeta cena paliwo opona samochód telefon bank konto kredyt sklep "
@@ -73,7 +73,7 @@ def make_brand(rng: random.Random) -> str:
 def make_queries(rng: random.Random, orgs: int, per_org: int) -> list[tuple[str, str]]:
     """``(query_id, query)`` pairs: brands, products, competitors, phrases,
     boolean queries; competitors and common words are shared across orgs."""
-    shared_brands = [make_brand(rng) for _ in range(1500)]
+    shared_brands = [make_brand(rng) for _ in range(6000)]
     queries: list[tuple[str, str]] = []
     for org in range(orgs):
         own = make_brand(rng)
@@ -116,7 +116,7 @@ POST_NOUNS_EN = (
 
 def untracked(matcher: Matcher, vocabulary: list[str]) -> list[str]:
     """Words of ``vocabulary`` that match no tracked query."""
-    return [w for w in vocabulary if not matcher._leaf_hits(w.lower())]
+    return [w for w in vocabulary if not matcher.match(w)]
 
 
 def make_posts(
@@ -193,18 +193,23 @@ def main() -> None:
     posts = make_posts(rng, args.posts, raw, args.hit_rate, matcher)
     for text, lang in posts[:2000]:  # warm-up
         matcher.match(text, lang)
-    matched = 0
-    t0 = time.perf_counter()
-    for text, lang in posts:
-        if matcher.match(text, lang):
-            matched += 1
-    t_match = time.perf_counter() - t0
+    runs = []
+    for _ in range(3):  # best of 3: the machine may be shared
+        matched = 0
+        t0 = time.perf_counter()
+        for text, lang in posts:
+            if matcher.match(text, lang):
+                matched += 1
+        runs.append(time.perf_counter() - t0)
+    t_match = min(runs)
     words = sum(len(t.split()) for t, _ in posts)
-    print(f"match: {len(posts) / t_match:,.0f} posts/s on one core "
+    print(f"match: {len(posts) / t_match:,.0f} posts/s on one core, best of 3 "
+          f"(median {len(posts) / sorted(runs)[1]:,.0f}) "
           f"({t_match / len(posts) * 1e6:.1f} µs/post, {words / len(posts):.0f} words/post, "
           f"{matched / len(posts):.1%} of posts matched ≥1 query)")
 
     lemmas.cache_clear()
+    _word_terms.cache_clear()
     sample = posts[:5000]
     t0 = time.perf_counter()
     n_terms = sum(len(index_terms(t)) for t, _ in sample)

@@ -18,8 +18,12 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from szpak.config import Settings
+
+if TYPE_CHECKING:
+    from szpak.domain.context import Context
 
 EXTENSIONS = ["szpak.listening.cli", "szpak.demo"]
 
@@ -28,17 +32,26 @@ def _settings() -> Settings:
     return Settings()
 
 
+def public_domain(host: str, port: int) -> str:
+    """The ``host:port`` links should use when SZPAK_DOMAIN isn't set: a wildcard or
+    loopback bind address is reached as ``localhost``."""
+    if host in ("127.0.0.1", "0.0.0.0", "::", "::1", "localhost", ""):
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{port}"
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    settings = _settings()
-    if args.port and "SZPAK_DOMAIN" not in os.environ:
-        os.environ["SZPAK_DOMAIN"] = f"{'localhost' if args.host in ('127.0.0.1', '0.0.0.0', '::') else args.host}:{args.port}"
-    settings = Settings()
     from szpak.storage.migrate import upgrade
 
+    # The ASGI app reads its settings from the environment (szpak.asgi), in every worker.
+    os.environ.setdefault("SZPAK_DOMAIN", public_domain(args.host, args.port))
+    settings = _settings()
     upgrade(settings.effective_database_url)
-    print(f"Szpak is running at {settings.base_url}/  (database: {settings.effective_database_url})", flush=True)
+    print(f"Starting Szpak at {settings.base_url}/  (database: {settings.effective_database_url})", flush=True)
     uvicorn.run(
         "szpak.asgi:app",
         host=args.host,
@@ -62,6 +75,12 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fail(message: str) -> int:
+    """Report a problem the operator can fix; exit code 1."""
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
 async def _create_user(args: argparse.Namespace) -> int:
     from szpak.domain.accounts import create_user
     from szpak.domain.errors import DomainError
@@ -70,51 +89,40 @@ async def _create_user(args: argparse.Namespace) -> int:
     try:
         async with ctx.tx() as tx:
             user = await create_user(
-                tx, username=args.name, email=args.email, password=args.password,
+                tx, username=args.name.lstrip("@"), email=args.email, password=args.password,
                 role="admin" if args.admin else "user", locked=args.locked, kind=args.kind,
             )
-        print(f"created @{args.name} (account id {user.account_id})")
+        flags = [args.kind] + (["admin"] if args.admin else []) + (["locked"] if args.locked else [])
+        print(f"created @{args.name.lstrip('@')} ({', '.join(flags)}; account id {user.account_id})")
         return 0
     except DomainError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 1
+        return _fail(exc.message.removeprefix("Validation failed: "))
     finally:
         await ctx.db.dispose()
 
 
 async def _create_token(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
-
+    """Print a new access token: the only output on stdout, so ``$(szpak tokens create x)`` works."""
     from szpak.domain import oauth
     from szpak.domain.errors import DomainError
-    from szpak.storage.models import Account, Application, User
 
-    ctx = await open_context()
     try:
         scopes = oauth.parse_scopes(args.scopes)
+    except DomainError as exc:
+        return _fail(exc.message.removeprefix("Validation failed: "))
+    ctx = await open_context()
+    try:
         async with ctx.tx() as tx:
-            user = await tx.session.scalar(
-                select(User).join(Account, Account.id == User.account_id).where(Account.username_lower == args.name.lower())
-            )
-            if user is None:
-                print(f"error: no user @{args.name}", file=sys.stderr)
-                return 1
-            app = await tx.session.scalar(select(Application).where(Application.name == "Szpak CLI"))
-            if app is None:
-                app = await oauth.create_application(
-                    tx, name="Szpak CLI", redirect_uris=[oauth.OOB], scopes=sorted(oauth.ALL_SCOPES), website=None
-                )
-            token, _ = await oauth.issue_token(tx, application_id=app.id, user_id=user.id, scopes=scopes)
+            token = await oauth.issue_cli_token(tx, args.name, scopes)
         print(token)
         return 0
     except DomainError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 1
+        return _fail(exc.message)
     finally:
         await ctx.db.dispose()
 
 
-async def open_context():  # noqa: ANN201
+async def open_context() -> Context:
     """A Context for one-off commands: migrated database, in-process bus."""
     from szpak.domain.context import Context
     from szpak.realtime.bus import InProcessBus
@@ -147,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password", required=True)
     create.add_argument("--admin", action="store_true")
     create.add_argument("--locked", action="store_true")
-    create.add_argument("--kind", default="person", choices=["person", "brand", "media", "institution"])
+    create.add_argument("--kind", default="person", help="person, brand, media or institution (default: person)")
     create.set_defaults(func=lambda a: asyncio.run(_create_user(a)))
 
     tokens = sub.add_parser("tokens", help="manage access tokens").add_subparsers(dest="tokens_command", required=True)
@@ -159,7 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in EXTENSIONS:
         try:
             module = importlib.import_module(name)
-        except ImportError:
+        except ModuleNotFoundError as exc:
+            if not exc.name or not (name == exc.name or name.startswith(exc.name + ".")):
+                raise  # the extension exists but is broken: say so
             continue
         module.register(sub)
     return parser

@@ -118,8 +118,11 @@ async def lookup_token(ctx: Context, cache: TokenCache, token: str) -> Viewer | 
     if row is None:
         return None
     tok, account_id, role, disabled, approved, suspended_at = row
-    if tok.user_id is not None and (disabled or not approved or suspended_at is not None):
+    if tok.user_id is not None and (disabled or suspended_at is not None):
         return None
+    if tok.user_id is not None and not approved:
+        # As Mastodon: the token is real, but the account waits for a moderator.
+        raise APIError(403, "Your login is currently pending approval")
     viewer = Viewer(
         token_hash=h, token_id=tok.id, application_id=tok.application_id, user_id=tok.user_id,
         account_id=account_id, scopes=frozenset(tok.scopes.split()), role=role or "user",

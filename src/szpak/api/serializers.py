@@ -7,11 +7,13 @@ of queries.
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
 from typing import Any
 
 from szpak.config import Settings
-from szpak.storage.models import Account, Application, Status, Tag
+from szpak.storage.models import Account, Application, Marker, Notification, Status, StatusEdit, Tag
+from szpak.storage.graph import Relations
 from szpak.storage.queries import StatusBundle
 
 
@@ -23,6 +25,13 @@ def iso(dt: datetime | None) -> str | None:
 
 def iso_date(dt: datetime | None) -> str | None:
     return None if dt is None else dt.strftime("%Y-%m-%dT00:00:00.000Z")
+
+
+def field_html(f: dict[str, Any]) -> str:
+    """A profile field's value as HTML: the rendered form stored with it, else the escaped
+    source (clients insert ``fields[].value`` as HTML, so raw text must never reach them)."""
+    rendered = f.get("html")
+    return rendered if isinstance(rendered, str) else html.escape(str(f.get("value", "")), quote=False)
 
 
 class Renderer:
@@ -65,7 +74,7 @@ class Renderer:
             "emojis": [],
             "roles": [],
             "fields": [
-                {"name": f.get("name", ""), "value": f.get("value", ""), "verified_at": None} for f in (a.fields or [])
+                {"name": f.get("name", ""), "value": field_html(f), "verified_at": None} for f in (a.fields or [])
             ],
             "suspended": a.suspended_at is not None or None,
             "limited": a.silenced_at is not None or None,
@@ -73,7 +82,7 @@ class Renderer:
             "szpak_kind": a.kind,
         }
 
-    def credential_account(self, a: Account, *, user: Any = None) -> dict[str, Any]:
+    def credential_account(self, a: Account, *, user: Any = None, follow_requests_count: int = 0) -> dict[str, Any]:
         data = self.account(a)
         privacy = getattr(user, "default_visibility", "public") if user is not None else "public"
         data["source"] = {
@@ -82,7 +91,7 @@ class Renderer:
             "privacy": privacy,
             "sensitive": bool(getattr(user, "default_sensitive", False)),
             "language": getattr(user, "default_language", None),
-            "follow_requests_count": 0,
+            "follow_requests_count": follow_requests_count,
             "hide_collections": a.hide_collections,
             "discoverable": a.discoverable,
             "indexable": a.indexable,
@@ -96,6 +105,37 @@ class Renderer:
                 "highlighted": user.role != "user",
             }
         return data
+
+    def muted_account(self, a: Account, expires_at: datetime | None) -> dict[str, Any]:
+        """An Account plus ``mute_expires_at`` (Mastodon's MutedAccount, in /api/v1/mutes)."""
+        data = self.account(a)
+        data["mute_expires_at"] = iso(expires_at)
+        return data
+
+    def relationship(self, account_id: int, rel: Relations) -> dict[str, Any]:
+        """The Relationship entity between ``rel.viewer_id`` and ``account_id``."""
+        follow = rel.following.get(account_id)
+        request = rel.requested.get(account_id)
+        edge = follow or request
+        mute = rel.muting.get(account_id)
+        return {
+            "id": str(account_id),
+            "following": follow is not None,
+            "showing_reblogs": edge.show_reblogs if edge is not None else False,
+            "notifying": edge.notify if edge is not None else False,
+            "languages": None,
+            "followed_by": account_id in rel.followed_by,
+            "blocking": account_id in rel.blocking,
+            "blocked_by": account_id in rel.blocked_by,
+            "muting": mute is not None,
+            "muting_notifications": mute[0] if mute is not None else False,
+            "muting_expires_at": iso(mute[1]) if mute is not None else None,
+            "requested": request is not None,
+            "requested_by": account_id in rel.requested_by,
+            "domain_blocking": False,
+            "endorsed": False,
+            "note": "",
+        }
 
     # -- tags and applications ---------------------------------------------------------
     def tag(self, t: Tag, *, history: list[dict[str, str]] | None = None, following: bool | None = None) -> dict[str, Any]:
@@ -121,56 +161,41 @@ class Renderer:
             "vapid_key": "",
         }
 
-    # -- statuses ---------------------------------------------------------------------
+    # -- statuses (docs/api/statuses.md) ------------------------------------------------
     def status_url(self, st: Status, author: Account) -> str:
         return f"{self.base}/@{author.username}/{st.id}"
 
-    def status(self, st: Status, b: StatusBundle) -> dict[str, Any]:
-        author = b.accounts[st.account_id]
-        if st.reblog_of_id is not None:
-            original = b.statuses.get(st.reblog_of_id)
-            inner = self.status(original, b) if original is not None else None
-            return {
-                "id": str(st.id),
-                "created_at": iso(st.created_at),
-                "in_reply_to_id": None,
-                "in_reply_to_account_id": None,
-                "sensitive": False,
-                "spoiler_text": "",
-                "visibility": st.visibility,
-                "language": None,
-                "uri": f"{self.base}/users/{author.username}/statuses/{st.id}/activity",
-                "url": None,
-                "replies_count": 0,
-                "reblogs_count": 0,
-                "favourites_count": 0,
-                "quotes_count": 0,
-                "edited_at": None,
-                "favourited": inner["favourited"] if inner else False,
-                "reblogged": inner["reblogged"] if inner else False,
-                "muted": False,
-                "bookmarked": inner["bookmarked"] if inner else False,
-                "pinned": False,
-                "content": "",
-                "filtered": [],
-                "reblog": inner,
-                "application": None,
-                "account": self.account(author),
-                "media_attachments": [],
-                "mentions": [],
-                "tags": [],
-                "emojis": [],
-                "card": None,
-                "poll": None,
-            }
-        mentions = []
+    def status_uri(self, st: Status, author: Account) -> str:
+        uri = f"{self.base}/users/{author.username}/statuses/{st.id}"
+        return f"{uri}/activity" if st.reblog_of_id is not None else uri
+
+    def _mentions(self, st: Status, b: StatusBundle) -> list[dict[str, Any]]:
+        out = []
         for aid in b.mentions.get(st.id, ()):
             acc = b.accounts.get(aid)
             if acc is not None:
-                mentions.append(
-                    {"id": str(acc.id), "username": acc.username, "acct": acc.acct, "url": f"{self.base}/@{acc.username}"}
-                )
+                out.append({"id": str(acc.id), "username": acc.username, "acct": acc.acct, "url": f"{self.base}/@{acc.username}"})
+        return out
+
+    def _viewer_flags(self, st: Status, b: StatusBundle, data: dict[str, Any]) -> None:
+        """What the signed-in viewer did to the post; left out for anonymous readers, as Mastodon does."""
         viewer = b.viewer_id
+        if viewer is None:
+            return
+        data["favourited"] = st.id in b.favourited
+        data["reblogged"] = st.id in b.reblogged
+        # Mastodon's ``muted`` is a muted conversation, which Szpak does not have yet.
+        data["muted"] = False
+        data["bookmarked"] = st.id in b.bookmarked
+        data["filtered"] = []
+        if st.account_id == viewer and st.visibility != "direct":
+            data["pinned"] = st.id in b.pinned
+
+    def status(self, st: Status, b: StatusBundle) -> dict[str, Any]:
+        """The Status entity. A reblog is a thin wrapper whose ``reblog`` holds the post."""
+        author = b.accounts[st.account_id]
+        if st.reblog_of_id is not None:
+            return self._reblog(st, author, b)
         app = b.applications.get(st.application_id) if st.application_id else None
         data: dict[str, Any] = {
             "id": str(st.id),
@@ -181,7 +206,7 @@ class Renderer:
             "spoiler_text": st.spoiler_text,
             "visibility": st.visibility,
             "language": st.language,
-            "uri": f"{self.base}/users/{author.username}/statuses/{st.id}",
+            "uri": self.status_uri(st, author),
             "url": self.status_url(st, author),
             "replies_count": st.replies_count,
             "reblogs_count": st.reblogs_count,
@@ -189,27 +214,114 @@ class Renderer:
             "quotes_count": 0,
             "edited_at": iso(st.edited_at),
             "content": st.content,
-            "filtered": [],
             "reblog": None,
             "application": {"name": app.name, "website": app.website} if app else None,
             "account": self.account(author),
             "media_attachments": [],
-            "mentions": mentions,
-            "tags": [{"name": t.name, "url": f"{self.base}/tags/{t.name}"} for t in b.tags.get(st.id, ())],
+            "mentions": self._mentions(st, b),
+            "tags": [
+                {"name": t.display_name or t.name, "url": f"{self.base}/tags/{t.name}"} for t in b.tags.get(st.id, ())
+            ],
             "emojis": [],
             "card": None,
             "poll": None,
+            "quote": None,
         }
-        if viewer is not None:
-            data["favourited"] = st.id in b.favourited
-            data["reblogged"] = st.id in b.reblogged
-            data["muted"] = st.account_id in b.muted_accounts
-            data["bookmarked"] = st.id in b.bookmarked
-            if st.account_id == viewer:
-                data["pinned"] = st.id in b.pinned
-        else:
-            data["favourited"] = data["reblogged"] = data["muted"] = data["bookmarked"] = False
+        self._viewer_flags(st, b, data)
+        return data
+
+    def _reblog(self, st: Status, author: Account, b: StatusBundle) -> dict[str, Any]:
+        original = b.statuses.get(st.reblog_of_id) if st.reblog_of_id is not None else None
+        inner = self.status(original, b) if original is not None and original.account_id in b.accounts else None
+        data: dict[str, Any] = {
+            "id": str(st.id),
+            "created_at": iso(st.created_at),
+            "in_reply_to_id": None,
+            "in_reply_to_account_id": None,
+            "sensitive": False,
+            "spoiler_text": "",
+            "visibility": st.visibility,
+            "language": None,
+            "uri": self.status_uri(st, author),
+            "url": self.status_uri(st, author),
+            "replies_count": 0,
+            "reblogs_count": 0,
+            "favourites_count": 0,
+            "quotes_count": 0,
+            "edited_at": None,
+            "content": "",
+            "reblog": inner,
+            "application": None,
+            "account": self.account(author),
+            "media_attachments": [],
+            "mentions": [],
+            "tags": [],
+            "emojis": [],
+            "card": None,
+            "poll": None,
+            "quote": None,
+        }
+        if b.viewer_id is not None:
+            # Clients read the boost's buttons from the wrapper too: mirror the post's.
+            for key in ("favourited", "reblogged", "bookmarked"):
+                data[key] = bool(inner and inner.get(key))
+            data["muted"] = False
+            data["filtered"] = []
         return data
 
     def statuses(self, items: list[Status], b: StatusBundle) -> list[dict[str, Any]]:
-        return [self.status(st, b) for st in items if st.account_id in b.accounts]
+        """Render a page; rows whose author (or reblogged post) vanished meanwhile are left out."""
+        out = []
+        for st in items:
+            if st.account_id not in b.accounts:
+                continue
+            if st.reblog_of_id is not None and st.reblog_of_id not in b.statuses:
+                continue
+            out.append(self.status(st, b))
+        return out
+
+    def deleted_status(self, st: Status, b: StatusBundle) -> dict[str, Any]:
+        """What DELETE returns: the status plus its source ``text``, for delete-and-redraft."""
+        data = self.status(st, b)
+        data["text"] = st.text
+        return data
+
+    def status_source(self, st: Status) -> dict[str, Any]:
+        return {"id": str(st.id), "text": st.text, "spoiler_text": st.spoiler_text}
+
+    def status_edit(self, edit: StatusEdit, author: Account) -> dict[str, Any]:
+        """One StatusEdit (a revision in ``/history``)."""
+        return {
+            "content": edit.content,
+            "spoiler_text": edit.spoiler_text,
+            "sensitive": edit.sensitive,
+            "created_at": iso(edit.created_at),
+            "account": self.account(author),
+            "poll": None,
+            "media_attachments": [],
+            "emojis": [],
+        }
+
+    # -- notifications and markers (docs/api/notifications-search.md) -----------------
+    def notification(self, n: Notification, accounts: dict[int, Account], b: StatusBundle) -> dict[str, Any] | None:
+        """A Notification entity; None when its actor or status is not in the bundle
+        (the caller dropped it as no longer visible), so it is left out, never half-shown."""
+        actor = accounts.get(n.from_account_id)
+        if actor is None:
+            return None
+        data: dict[str, Any] = {
+            "id": str(n.id),
+            "type": n.type,
+            "created_at": iso(n.created_at),
+            "group_key": f"ungrouped-{n.id}",
+            "account": self.account(actor),
+        }
+        if n.status_id is not None:
+            st = b.statuses.get(n.status_id)
+            if st is None or st.account_id not in b.accounts:
+                return None
+            data["status"] = self.status(st, b)
+        return data
+
+    def marker(self, m: Marker) -> dict[str, Any]:
+        return {"last_read_id": str(m.last_read_id), "version": m.version, "updated_at": iso(m.updated_at)}

@@ -1,16 +1,33 @@
-"""Follow, unfollow, follow requests, blocks, mutes."""
+"""Follow, unfollow, follow requests, blocks, mutes.
+
+Every action is idempotent: following twice, unblocking someone never blocked or
+rejecting a request twice leaves the graph as one call would, so a client that
+retries after a timeout gets the same answer. Edges are inserted inside a
+savepoint, so two concurrent identical requests (possible on PostgreSQL) end in one
+row and one counter increment rather than a unique-constraint error.
+
+Counters (``followers_count``/``following_count``) change in the same statement
+pattern as the edge, in the same transaction.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
-from szpak.domain.context import Tx
+from szpak.domain.context import Context, Tx
 from szpak.domain.errors import Forbidden, Invalid, NotFound
 from szpak.domain.events import RelationshipChanged
 from szpak.domain.notify import notify, withdraw
+from szpak.jobs.runner import handler
 from szpak.storage.models import Account, Block, Follow, FollowRequest, Mute
+
+#: Longest mute with a duration (a year; longer is simply "indefinite", duration 0).
+MAX_MUTE_SECONDS = 366 * 24 * 3600
+EXPIRE_MUTE_JOB = "mutes.expire"
 
 
 async def _target(tx: Tx, actor: Account, target_id: int) -> Account:
@@ -18,6 +35,17 @@ async def _target(tx: Tx, actor: Account, target_id: int) -> Account:
     if target is None or (target.suspended_at is not None and target.id != actor.id):
         raise NotFound()
     return target
+
+
+async def _insert_once(tx: Tx, row: Any) -> bool:
+    """Insert ``row`` unless an identical edge exists (a concurrent request won the race)."""
+    try:
+        async with tx.session.begin_nested():
+            tx.session.add(row)
+            await tx.session.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 async def _is_blocked_either_way(tx: Tx, a: int, b: int) -> bool:
@@ -33,12 +61,14 @@ async def _is_blocked_either_way(tx: Tx, a: int, b: int) -> bool:
     )
 
 
-async def _add_follow(tx: Tx, follower_id: int, target_id: int, *, reblogs: bool, notify_: bool) -> None:
+async def _add_follow(tx: Tx, follower_id: int, target_id: int, *, reblogs: bool, notify_: bool) -> bool:
     s = tx.session
-    s.add(Follow(account_id=follower_id, target_account_id=target_id, show_reblogs=reblogs, notify=notify_))
+    row = Follow(account_id=follower_id, target_account_id=target_id, show_reblogs=reblogs, notify=notify_)
+    if not await _insert_once(tx, row):
+        return False
     await s.execute(update(Account).where(Account.id == follower_id).values(following_count=Account.following_count + 1))
     await s.execute(update(Account).where(Account.id == target_id).values(followers_count=Account.followers_count + 1))
-    await s.flush()
+    return True
 
 
 async def _remove_follow(tx: Tx, follower_id: int, target_id: int) -> bool:
@@ -70,62 +100,55 @@ async def follow(
     if await _is_blocked_either_way(tx, actor.id, target.id):
         raise Forbidden("This action is not allowed")
     s = tx.session
-    existing = await s.scalar(
-        select(Follow).where(Follow.account_id == actor.id, Follow.target_account_id == target.id)
-    )
-    if existing is not None:
-        if reblogs is not None:
-            existing.show_reblogs = reblogs
-        if notify_ is not None:
-            existing.notify = notify_
-        return
-    pending = await s.scalar(
-        select(FollowRequest).where(FollowRequest.account_id == actor.id, FollowRequest.target_account_id == target.id)
-    )
-    if pending is not None:
-        if reblogs is not None:
-            pending.show_reblogs = reblogs
-        if notify_ is not None:
-            pending.notify = notify_
-        return
+    for model in (Follow, FollowRequest):
+        existing = await s.scalar(select(model).where(model.account_id == actor.id, model.target_account_id == target.id))
+        if existing is not None:
+            if reblogs is not None:
+                existing.show_reblogs = reblogs
+            if notify_ is not None:
+                existing.notify = notify_
+            await s.flush()
+            return
+    show_reblogs = True if reblogs is None else reblogs
     if target.locked:
-        s.add(
-            FollowRequest(
-                account_id=actor.id, target_account_id=target.id,
-                show_reblogs=True if reblogs is None else reblogs, notify=bool(notify_),
-            )
+        request = FollowRequest(
+            account_id=actor.id, target_account_id=target.id, show_reblogs=show_reblogs, notify=bool(notify_)
         )
-        await s.flush()
-        await notify(tx, target.id, actor.id, "follow_request")
-        tx.emit(RelationshipChanged(account_id=actor.id, target_account_id=target.id, kind="follow_request"))
+        if await _insert_once(tx, request):
+            await notify(tx, target.id, actor.id, "follow_request")
+            tx.emit(RelationshipChanged(account_id=actor.id, target_account_id=target.id, kind="follow_request"))
         return
-    await _add_follow(tx, actor.id, target.id, reblogs=True if reblogs is None else reblogs, notify_=bool(notify_))
-    await notify(tx, target.id, actor.id, "follow")
-    tx.emit(RelationshipChanged(account_id=actor.id, target_account_id=target.id, kind="follow"))
+    if await _add_follow(tx, actor.id, target.id, reblogs=show_reblogs, notify_=bool(notify_)):
+        await notify(tx, target.id, actor.id, "follow")
+        tx.emit(RelationshipChanged(account_id=actor.id, target_account_id=target.id, kind="follow"))
 
 
 async def unfollow(tx: Tx, actor: Account, target_id: int) -> None:
+    """Stop following, or withdraw a pending follow request."""
     await _target(tx, actor, target_id)
-    await tx.session.execute(
+    res = await tx.session.execute(
         delete(FollowRequest).where(FollowRequest.account_id == actor.id, FollowRequest.target_account_id == target_id)
     )
-    await withdraw(tx, target_id, actor.id, "follow_request")
+    if res.rowcount:
+        await withdraw(tx, target_id, actor.id, "follow_request")
     await _remove_follow(tx, actor.id, target_id)
 
 
 async def authorize_follow_request(tx: Tx, actor: Account, requester_id: int) -> None:
+    """Accept a pending request: it becomes a follow with the options it was made with."""
     s = tx.session
     req = await s.scalar(
         select(FollowRequest).where(FollowRequest.account_id == requester_id, FollowRequest.target_account_id == actor.id)
     )
     if req is None:
         raise NotFound()
+    reblogs, notify_ = req.show_reblogs, req.notify
     await s.delete(req)
     await s.flush()
     await withdraw(tx, actor.id, requester_id, "follow_request")
-    await _add_follow(tx, requester_id, actor.id, reblogs=req.show_reblogs, notify_=req.notify)
-    await notify(tx, actor.id, requester_id, "follow")
-    tx.emit(RelationshipChanged(account_id=requester_id, target_account_id=actor.id, kind="follow"))
+    if await _add_follow(tx, requester_id, actor.id, reblogs=reblogs, notify_=notify_):
+        await notify(tx, actor.id, requester_id, "follow")
+        tx.emit(RelationshipChanged(account_id=requester_id, target_account_id=actor.id, kind="follow"))
 
 
 async def reject_follow_request(tx: Tx, actor: Account, requester_id: int) -> None:
@@ -136,21 +159,24 @@ async def reject_follow_request(tx: Tx, actor: Account, requester_id: int) -> No
     if not res.rowcount:
         raise NotFound()
     await withdraw(tx, actor.id, requester_id, "follow_request")
+    tx.emit(RelationshipChanged(account_id=requester_id, target_account_id=actor.id, kind="follow_request_rejected"))
 
 
 async def remove_from_followers(tx: Tx, actor: Account, follower_id: int) -> None:
+    """Make ``follower_id`` stop following the actor, without blocking it."""
     await _target(tx, actor, follower_id)
     await _remove_follow(tx, follower_id, actor.id)
 
 
 async def block(tx: Tx, actor: Account, target_id: int) -> None:
+    """Block: severs follows both ways and pending requests; the target can no longer
+    follow, see or notify the actor."""
     if target_id == actor.id:
         raise Forbidden("You cannot block yourself")
     await _target(tx, actor, target_id)
     s = tx.session
     if await s.scalar(select(Block.id).where(Block.account_id == actor.id, Block.target_account_id == target_id)):
         return
-    # A block severs follows both ways and pending requests.
     await _remove_follow(tx, actor.id, target_id)
     await _remove_follow(tx, target_id, actor.id)
     await s.execute(
@@ -161,9 +187,10 @@ async def block(tx: Tx, actor: Account, target_id: int) -> None:
             )
         )
     )
-    s.add(Block(account_id=actor.id, target_account_id=target_id))
-    await s.flush()
-    tx.emit(RelationshipChanged(account_id=actor.id, target_account_id=target_id, kind="block"))
+    await withdraw(tx, actor.id, target_id, "follow_request")
+    await withdraw(tx, target_id, actor.id, "follow_request")
+    if await _insert_once(tx, Block(account_id=actor.id, target_account_id=target_id)):
+        tx.emit(RelationshipChanged(account_id=actor.id, target_account_id=target_id, kind="block"))
 
 
 async def unblock(tx: Tx, actor: Account, target_id: int) -> None:
@@ -176,10 +203,14 @@ async def unblock(tx: Tx, actor: Account, target_id: int) -> None:
 
 
 async def mute(tx: Tx, actor: Account, target_id: int, *, notifications: bool = True, duration: int = 0) -> None:
+    """Mute (hide from timelines, and by default from notifications). ``duration`` in
+    seconds, 0 for indefinitely; an expiring mute is lifted by a durable job."""
     if target_id == actor.id:
         raise Forbidden("You cannot mute yourself")
     if duration < 0:
         raise Invalid("Validation failed: Duration must be 0 or more seconds")
+    if duration > MAX_MUTE_SECONDS:
+        raise Invalid(f"Validation failed: Duration must be at most {MAX_MUTE_SECONDS} seconds")
     await _target(tx, actor, target_id)
     s = tx.session
     expires = datetime.now(timezone.utc) + timedelta(seconds=duration) if duration else None
@@ -187,9 +218,13 @@ async def mute(tx: Tx, actor: Account, target_id: int, *, notifications: bool = 
     if existing is not None:
         existing.hide_notifications = notifications
         existing.expires_at = expires
+        await s.flush()
     else:
-        s.add(Mute(account_id=actor.id, target_account_id=target_id, hide_notifications=notifications, expires_at=expires))
-    await s.flush()
+        row = Mute(account_id=actor.id, target_account_id=target_id, hide_notifications=notifications, expires_at=expires)
+        if not await _insert_once(tx, row):
+            return
+    if expires is not None:
+        tx.enqueue(EXPIRE_MUTE_JOB, {"account_id": actor.id, "target_account_id": target_id}, run_at=expires)
     tx.emit(RelationshipChanged(account_id=actor.id, target_account_id=target_id, kind="mute"))
 
 
@@ -198,3 +233,24 @@ async def unmute(tx: Tx, actor: Account, target_id: int) -> None:
     res = await tx.session.execute(delete(Mute).where(Mute.account_id == actor.id, Mute.target_account_id == target_id))
     if res.rowcount:
         tx.emit(RelationshipChanged(account_id=actor.id, target_account_id=target_id, kind="unmute"))
+
+
+async def expire_mute(tx: Tx, account_id: int, target_id: int) -> bool:
+    """Lift a mute whose time is up. A mute renewed or made indefinite since is kept."""
+    res = await tx.session.execute(
+        delete(Mute).where(
+            Mute.account_id == account_id,
+            Mute.target_account_id == target_id,
+            Mute.expires_at.is_not(None),
+            Mute.expires_at <= datetime.now(timezone.utc),
+        )
+    )
+    if res.rowcount:
+        tx.emit(RelationshipChanged(account_id=account_id, target_account_id=target_id, kind="unmute"))
+    return bool(res.rowcount)
+
+
+@handler(EXPIRE_MUTE_JOB)
+async def _expire_mute_job(ctx: Context, payload: dict[str, Any]) -> None:
+    async with ctx.tx() as tx:
+        await expire_mute(tx, int(payload["account_id"]), int(payload["target_account_id"]))

@@ -8,17 +8,28 @@ Rules (as Mastodon):
 - ``direct`` posts are visible to the author and the mentioned accounts only.
 - A block either way hides an author's posts from the other account entirely.
 - Posts of suspended accounts are visible to nobody but their author.
+- A reblog is visible only when both the reblog row and the reblogged post are: a
+  boost never carries a post to someone the post itself is hidden from (a block with
+  the original author, a suspension, a followers-only original).
+
+Muting is not visibility: a muted author's posts stay readable (profile, a link), they
+are only left out of the feeds (``not_muted_clause``).
 
 ``visible_clause`` expresses these rules in SQL for lists; ``can_see`` checks one
-loaded status for single reads and streams. Both must agree (tested together).
+loaded status for single reads and streams. They are written independently on purpose
+(one in SQL, one in Python over the same facts, :func:`decide`) and a test runs both
+over every combination of viewer and visibility, so a slip in either shows up.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from szpak.storage.models import Account, Block, Follow, Mute, Status, StatusMention
 
@@ -35,43 +46,67 @@ def blocked_either_way(viewer_id: int, author_col: ColumnElement[int]) -> Column
     )
 
 
+def _author_suspended(table: Any) -> ColumnElement[bool]:
+    return exists().where(and_(Account.id == table.account_id, Account.suspended_at.is_not(None)))
+
+
 def author_not_suspended(viewer_id: int | None) -> ColumnElement[bool]:
-    clause = ~exists().where(and_(Account.id == Status.account_id, Account.suspended_at.is_not(None)))
+    clause = ~_author_suspended(Status)
     if viewer_id is not None:
         return or_(Status.account_id == viewer_id, clause)
     return clause
 
 
-def visible_clause(viewer_id: int | None) -> ColumnElement[bool]:
-    """SQL condition on ``Status``: the viewer may see the row."""
-    open_ = Status.visibility.in_(OPEN_VISIBILITIES)
+def _row_visible(table: Any, viewer_id: int | None) -> ColumnElement[bool]:
+    """The rules for one row of ``table`` (``Status`` or an alias of it), reblogs aside."""
+    open_ = table.visibility.in_(OPEN_VISIBILITIES)
     if viewer_id is None:
-        return and_(open_, author_not_suspended(None))
-    follows_author = exists().where(and_(Follow.account_id == viewer_id, Follow.target_account_id == Status.account_id))
-    mentioned = exists().where(and_(StatusMention.status_id == Status.id, StatusMention.account_id == viewer_id))
-    return and_(
-        or_(
-            Status.account_id == viewer_id,
-            open_,
-            and_(Status.visibility == "private", or_(follows_author, mentioned)),
-            and_(Status.visibility == "direct", mentioned),
+        return and_(open_, not_(_author_suspended(table)))
+    follows_author = exists().where(and_(Follow.account_id == viewer_id, Follow.target_account_id == table.account_id))
+    mentioned = exists().where(and_(StatusMention.status_id == table.id, StatusMention.account_id == viewer_id))
+    return or_(
+        table.account_id == viewer_id,
+        and_(
+            or_(
+                open_,
+                and_(table.visibility == "private", or_(follows_author, mentioned)),
+                and_(table.visibility == "direct", mentioned),
+            ),
+            not_(blocked_either_way(viewer_id, table.account_id)),
+            not_(_author_suspended(table)),
         ),
-        or_(Status.account_id == viewer_id, not_(blocked_either_way(viewer_id, Status.account_id))),
-        author_not_suspended(viewer_id),
+    )
+
+
+def visible_clause(viewer_id: int | None) -> ColumnElement[bool]:
+    """SQL condition on ``Status``: the viewer may see the row (and, for a reblog, the
+    post it reblogs)."""
+    original = aliased(Status, name="reblogged")
+    return and_(
+        _row_visible(Status, viewer_id),
+        or_(
+            Status.reblog_of_id.is_(None),
+            exists().where(and_(original.id == Status.reblog_of_id, _row_visible(original, viewer_id))),
+        ),
     )
 
 
 def not_muted_clause(viewer_id: int | None) -> ColumnElement[bool]:
-    """Hide authors the viewer muted (home, public and tag timelines; not profiles)."""
+    """Hide authors the viewer muted (home, public and tag timelines, context; not
+    profiles), including reblogs of their posts."""
     if viewer_id is None:
         return true()
     now = datetime.now(timezone.utc)
-    return ~exists().where(
-        and_(
-            Mute.account_id == viewer_id,
-            Mute.target_account_id == Status.account_id,
-            or_(Mute.expires_at.is_(None), Mute.expires_at > now),
-        )
+    muted = select(Mute.target_account_id).where(
+        Mute.account_id == viewer_id, or_(Mute.expires_at.is_(None), Mute.expires_at > now)
+    )
+    original = aliased(Status, name="muted_original")
+    return and_(
+        Status.account_id.not_in(muted),
+        or_(
+            Status.reblog_of_id.is_(None),
+            ~exists().where(and_(original.id == Status.reblog_of_id, original.account_id.in_(muted))),
+        ),
     )
 
 
@@ -79,34 +114,71 @@ def searchable_clause() -> ColumnElement[bool]:
     return Status.visibility == "public"
 
 
+@dataclass(frozen=True)
+class Facts:
+    """What the rules need to know about one status and one signed-in viewer."""
+
+    author_suspended: bool
+    blocked: bool
+    mentioned: bool
+    follows_author: bool
+
+
+def decide(visibility: str, *, own: bool, anonymous: bool, facts: Facts) -> bool:
+    """The rules of the module docstring for one row, in plain Python."""
+    if own:
+        return True
+    if facts.author_suspended:
+        return False
+    if anonymous:
+        return visibility in OPEN_VISIBILITIES
+    if facts.blocked:
+        return False
+    if visibility in OPEN_VISIBILITIES:
+        return True
+    if visibility == "private":
+        return facts.mentioned or facts.follows_author
+    if visibility == "direct":
+        return facts.mentioned
+    return False
+
+
+async def _facts(session: AsyncSession, status: Status, viewer_id: int | None) -> Facts:
+    """Load every fact about ``status`` in one round trip."""
+    suspended = select(Account.suspended_at.is_not(None)).where(Account.id == status.account_id).scalar_subquery()
+    if viewer_id is None:
+        row = (await session.execute(select(suspended))).one()
+        return Facts(author_suspended=bool(row[0]), blocked=False, mentioned=False, follows_author=False)
+    blocked = exists().where(
+        or_(
+            and_(Block.account_id == viewer_id, Block.target_account_id == status.account_id),
+            and_(Block.account_id == status.account_id, Block.target_account_id == viewer_id),
+        )
+    )
+    mentioned = exists().where(and_(StatusMention.status_id == status.id, StatusMention.account_id == viewer_id))
+    follows = exists().where(and_(Follow.account_id == viewer_id, Follow.target_account_id == status.account_id))
+    row = (await session.execute(select(suspended, blocked, mentioned, follows))).one()
+    return Facts(
+        author_suspended=bool(row[0]), blocked=bool(row[1]), mentioned=bool(row[2]), follows_author=bool(row[3])
+    )
+
+
+async def _row_can_see(session: AsyncSession, status: Status, viewer_id: int | None) -> bool:
+    own = viewer_id is not None and status.account_id == viewer_id
+    if own:
+        return True
+    facts = await _facts(session, status, viewer_id)
+    return decide(status.visibility, own=False, anonymous=viewer_id is None, facts=facts)
+
+
 async def can_see(session: AsyncSession, status: Status, viewer_id: int | None) -> bool:
     """Whether ``viewer_id`` may see this one status (same rules as ``visible_clause``)."""
-    if viewer_id is not None and status.account_id == viewer_id:
-        return True
-    suspended = await session.scalar(select(Account.suspended_at).where(Account.id == status.account_id))
-    if suspended is not None:
+    if not await _row_can_see(session, status, viewer_id):
         return False
-    if viewer_id is None:
-        return status.visibility in OPEN_VISIBILITIES
-    blocked = await session.scalar(select(blocked_either_way(viewer_id, status.account_id)))  # type: ignore[arg-type]
-    if blocked:
-        return False
-    if status.visibility in OPEN_VISIBILITIES:
+    if status.reblog_of_id is None:
         return True
-    mentioned = await session.scalar(
-        select(exists().where(and_(StatusMention.status_id == status.id, StatusMention.account_id == viewer_id)))
-    )
-    if mentioned:
-        return True
-    if status.visibility == "private":
-        return bool(
-            await session.scalar(
-                select(
-                    exists().where(and_(Follow.account_id == viewer_id, Follow.target_account_id == status.account_id))
-                )
-            )
-        )
-    return False
+    original = await session.get(Status, status.reblog_of_id)
+    return original is not None and await _row_can_see(session, original, viewer_id)
 
 
 def never() -> ColumnElement[bool]:

@@ -17,6 +17,8 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
+from szpak.storage.sqlite_inline import creator_for
+
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # Disable the driver's own transaction handling: we emit BEGIN ourselves.
@@ -27,15 +29,22 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # only an OS crash or power loss could lose the last moments.
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
+    # busy_timeout stays 0: a busy answer is retried asynchronously (sqlite_inline.py)
+    # instead of blocking the event loop.
     cur.execute("PRAGMA cache_size=-65536")
     cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
 
 
+def sqlite_path(url: str) -> str:
+    path = url.split(":///", 1)[1] if ":///" in url else ":memory:"
+    return path.split("?", 1)[0]
+
+
 def _make_sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEngine:
     engine = create_async_engine(
         url,
+        async_creator=creator_for(sqlite_path(url)),
         poolclass=AsyncAdaptedQueuePool,
         pool_size=pool_size,
         max_overflow=0,

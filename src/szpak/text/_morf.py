@@ -70,15 +70,16 @@ def analyse(word: str) -> tuple[Interp, ...]:
 
 @lru_cache(maxsize=32768)
 def generate(lemma: str) -> tuple[Interp, ...]:
-    """All forms SGJP generates for ``lemma`` (all homonyms)."""
+    """All forms SGJP generates for ``lemma`` (all homonyms), except those
+    qualified as archaic (``daw.``, e.g. ``słowy``), which only add noise."""
     try:
         results = morfeusz().generate(lemma)
     except RuntimeError:  # unknown lemma on some morfeusz builds
         return ()
     return tuple(
         Interp(form, _strip_lemma(lem), tag)
-        for form, lem, tag, _n, _q in results
-        if tag != "ign"
+        for form, lem, tag, _names, qualifiers in results
+        if tag != "ign" and "daw." not in qualifiers
     )
 
 

@@ -247,14 +247,14 @@ def expand_word(word: str, lang: str | None = None) -> frozenset[str]:
             forms |= _known_forms(word, interps)
         else:
             forms |= graft_forms(word)
-    if lang != "pl" and fold(word).isascii():
+    if lang != "pl" and word.isascii():
         forms |= english_forms(word)
     return frozenset(forms)
 
 
 def _term_words(term: str) -> list[str]:
     """Words of a term as the tokenizer sees them (original spelling)."""
-    return [t.text if t.kind == "word" else t.text for t in tokenize(term) if t.kind != "url"]
+    return [t.text for t in tokenize(term) if t.kind in ("word", "hashtag")]
 
 
 def expand_phrase(term: str, lang: str | None = None) -> tuple[frozenset[str], ...]:

@@ -130,13 +130,14 @@ def word_alternatives(word: str) -> frozenset[str]:
     return frozenset(alternatives)
 
 
-def _word_terms(word: str) -> set[str]:
+@lru_cache(maxsize=262144)
+def _word_terms(word: str) -> frozenset[str]:
     """Folded surface + lemmas of a word and of its hyphen/apostrophe parts."""
     terms = {fold_cached(word)} | lemmas(word)
     for part in word_parts(word):
         terms.add(fold_cached(part))
         terms |= lemmas(part)
-    return terms
+    return frozenset(terms)
 
 
 def index_terms(text: str) -> set[str]:

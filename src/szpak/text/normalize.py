@@ -2,8 +2,10 @@
 
 ``fold`` is the single normalisation used by every consumer of the text layer
 (search index, filters, listening matcher, event detection), so a folded query
-and a folded post always agree: NFKC, then ``str.casefold``, then diacritics
-stripped (including the Polish ``ł`` which has no Unicode decomposition).
+and a folded post always agree: NFKD (compatibility decomposition: ``ﬁ`` →
+``fi``, full-width → ASCII), ``str.casefold``, combining marks dropped, and
+letters without a decomposition mapped to their base (the Polish ``ł``, ``ø``,
+``æ``...).  Typographic apostrophes/hyphens become ASCII.
 
 >>> fold("Żółw")
 'zolw'
@@ -11,12 +13,13 @@ stripped (including the Polish ``ł`` which has no Unicode decomposition).
 
 from __future__ import annotations
 
+import re
 import sys
 import unicodedata
 from functools import lru_cache
 from html.parser import HTMLParser
 
-__all__ = ["fold", "fold_char_table", "html_to_text", "strip_marks"]
+__all__ = ["fold", "fold_cached", "html_to_text", "strip_marks"]
 
 # Letters whose base letter is not reachable through Unicode decomposition.
 _SPECIAL_BASES: dict[str, str] = {
@@ -41,59 +44,31 @@ _SPECIAL_BASES: dict[str, str] = {
 }
 
 
-def _build_table() -> dict[int, str]:
-    """Map every precomposed lowercase Latin letter with marks to its base."""
-    table: dict[int, str] = {}
-    for code in range(0x00C0, 0x0250):
-        char = chr(code)
-        if char != char.casefold():
-            continue  # only folded (lowercase) input reaches the table
-        base = "".join(
-            c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c)
-        )
-        if base != char and base.isascii():
-            table[code] = base
-    # Latin Extended Additional (Vietnamese etc.).
-    for code in range(0x1E00, 0x1F00):
-        char = chr(code)
-        base = "".join(
-            c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c)
-        )
-        if base != char and base.isascii():
-            table[code] = base
-    for char, base in _SPECIAL_BASES.items():
-        table[ord(char)] = base
-    return table
-
-
-_TABLE = _build_table()
-
-
-def fold_char_table() -> dict[int, str]:
-    """Return a copy of the character table used after casefolding."""
-    return dict(_TABLE)
-
-
 def strip_marks(text: str) -> str:
     """Remove combining marks (NFD decomposition) from ``text``."""
     decomposed = unicodedata.normalize("NFD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+_MARKS_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+_SPECIALS: tuple[tuple[str, str], ...] = tuple(_SPECIAL_BASES.items())
+
+
 def fold(text: str) -> str:
-    """Fold ``text`` for matching: NFKC, casefold, strip diacritics (ł→l).
+    """Fold ``text`` for matching: compatibility-normalise (NFKD), casefold,
+    drop combining marks, map letters without a decomposition (ł→l, ø→o...).
 
     Pure ASCII input takes a fast path (``lower`` equals ``casefold`` there).
+    Non-Latin scripts are casefolded but otherwise kept.
     """
     if text.isascii():
         return text.lower()
-    folded = unicodedata.normalize("NFKC", text).casefold().translate(_TABLE)
+    folded = _MARKS_RE.sub("", unicodedata.normalize("NFKD", text).casefold())
     if folded.isascii():
         return folded
-    # Rare: marks not covered by the table (combining sequences, other
-    # scripts).  Only pay for a full decomposition when a mark is present.
-    if any(unicodedata.combining(c) for c in folded):
-        folded = strip_marks(folded).translate(_TABLE)
+    for char, base in _SPECIALS:
+        if char in folded:
+            folded = folded.replace(char, base)
     return folded
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Literal, NamedTuple
 
-from .normalize import fold
+from .normalize import fold_cached as fold
 
 __all__ = ["Token", "TokenKind", "tokenize", "words", "scan_folded", "word_parts"]
 

@@ -19,6 +19,7 @@ ROUTE_MODULES = [
     "szpak.api.routes.search",
     "szpak.api.routes.bookmarks_favourites",
     "szpak.api.routes.instance",
+    "szpak.api.routes.tags",
     "szpak.realtime.streaming",
     "szpak.web.routes",
 ]

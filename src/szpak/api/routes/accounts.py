@@ -1,28 +1,116 @@
-"""``/api/v1/accounts``: registration, credentials, profiles."""
+"""``/api/v1/accounts``: registration, credentials, profiles, search, and the social graph.
+
+Also serves uploaded profile pictures at ``/system/...`` (see ``setup``) and the two
+profile-picture endpoints under ``/api/v1/profile``. Account lists are rendered from
+accounts loaded in bulk; relationships from ``storage.graph.load_relations`` (a fixed
+number of queries for any number of ids).
+
+Lists ordered by an edge (followers, following) are paginated by that edge's id, as
+Mastodon does, so ``max_id`` in their ``Link`` header is a follow id, not an account id.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from sqlalchemy import select
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import Field, field_validator
+from sqlalchemy import Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from szpak.api.deps import Viewer, get_ctx, maybe, parse_id, require
+from szpak.api.deps import Viewer, get_ctx, maybe, parse_id, require, viewer_account_id
 from szpak.api.errors import APIError
-from szpak.api.params import Params, body
+from szpak.api.pagination import Page, link_header, page_params
+from szpak.api.params import Params, body, query
+from szpak.api.responses import JSON
 from szpak.domain import accounts as account_actions
-from szpak.domain import oauth
+from szpak.domain import avatars, oauth
+from szpak.domain import relationships as graph_actions
 from szpak.domain.context import Context
 from szpak.domain.errors import NotFound
-from szpak.storage.models import Account, User
+from szpak.domain.visibility import visible_clause
+from szpak.storage.account_search import search_accounts
+from szpak.storage.graph import familiar_followers as load_familiar_followers
+from szpak.storage.graph import load_relations
+from szpak.storage.models import Account, Block, Follow, Status, StatusPin, StatusTag, Tag, User
+from szpak.storage.queries import load_accounts, load_bundle
 
 router = APIRouter()
 
+#: The default pictures (avatar-missing.png, header-missing.png) ship with the web UI's files.
+STATIC_DIR = Path(__file__).resolve().parents[2] / "web" / "static"
+
+#: Most ids one request may ask about (``id[]``), as a bound on the work one call can cause.
+MAX_IDS = 100
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+def flag(value: str | None) -> bool:
+    """Query-string booleans the way Rails reads them."""
+    return (value or "").strip().lower() in ("1", "true", "t", "yes", "on")
+
+
+def ids_param(request: Request) -> list[int]:
+    """``id[]=1&id[]=2`` (or ``id=1``): distinct ids in the order given; malformed ones are
+    simply unknown accounts, as in Mastodon."""
+    raw = request.query_params.getlist("id[]") + request.query_params.getlist("id")
+    out: list[int] = []
+    for item in raw:
+        try:
+            value = int(item)
+        except ValueError:
+            continue
+        if 0 < value < 2**63 and value not in out:
+            out.append(value)
+    if len(out) > MAX_IDS:
+        raise APIError(422, f"Validation failed: at most {MAX_IDS} ids per request")
+    return out
+
+
+async def visible_account(session: AsyncSession, account_id: int, viewer_id: int | None) -> Account:
+    """The account, unless it does not exist or is suspended (then 404; its owner still sees it)."""
+    account = await session.get(Account, account_id)
+    if account is None or (account.suspended_at is not None and account.id != viewer_id):
+        raise NotFound()
+    return account
+
+
+async def relationship_of(request: Request, ctx: Context, viewer_id: int, target_id: int) -> dict[str, Any]:
+    async with ctx.read() as s:
+        rel = await load_relations(s, viewer_id, [target_id])
+    return request.app.state.renderer.relationship(target_id, rel)  # type: ignore[no-any-return]
+
+
+async def credential_response(request: Request, ctx: Context, account_id: int) -> dict[str, Any]:
+    async with ctx.read() as s:
+        row = (await s.execute(select(Account, User).join(User, User.account_id == Account.id).where(Account.id == account_id))).first()
+        if row is None:
+            raise NotFound()
+        pending = await account_actions.follow_requests_count(s, account_id)
+    return request.app.state.renderer.credential_account(row[0], user=row[1], follow_requests_count=pending)  # type: ignore[no-any-return]
+
+
+async def edge_page(
+    request: Request, response: Response, ctx: Context, query_: Select[Any], edge_id: Any, page: Page
+) -> list[dict[str, Any]]:
+    """Run a ``select(edge.id, Account)`` query paginated by the edge id; render the accounts."""
+    async with ctx.read() as s:
+        rows = page.finish(list((await s.execute(page.apply(query_, edge_id))).all()))
+    link_header(request, response, [row[0] for row in rows])
+    renderer = request.app.state.renderer
+    return [renderer.account(row[1]) for row in rows]
+
+
+# -- registration and credentials --------------------------------------------------------
 
 class Register(Params):
-    username: str
-    email: str
-    password: str
+    username: str = ""
+    email: str = ""
+    password: str = ""
     agreement: bool = False
     locale: str = "pl"
     reason: str | None = None
@@ -36,50 +124,444 @@ async def register(
     viewer: Viewer = require("write:accounts", user=False),
     ctx: Context = Depends(get_ctx),
 ) -> Any:
-    settings = ctx.settings
-    if settings.registrations == "closed":
+    """Sign up with an app token; the answer is a user token the app can use at once
+    (in ``approval`` mode it exists but is refused with 403 until approved)."""
+    if ctx.settings.registrations == "closed":
         raise APIError(403, "Registrations are not open on this server")
-    if not params.agreement:
-        raise APIError(422, "Validation failed: Agreement must be accepted", details="{}")
-    approval = settings.registrations == "approval"
-    if approval and not (params.reason or "").strip():
-        raise APIError(422, "Validation failed: Reason can't be blank")
     scopes = sorted(viewer.scopes) or ["read"]
-    async with ctx.tx() as tx:
-        user = await account_actions.create_user(
-            tx, username=params.username, email=params.email, password=params.password,
-            locale=params.locale, approved=not approval, reason=params.reason or "",
-        )
-        token, _ = await oauth.issue_token(tx, application_id=viewer.application_id, user_id=user.id, scopes=scopes)
-    from datetime import datetime, timezone
-
-    return {
-        "access_token": token,
-        "token_type": "Bearer",
-        "scope": " ".join(scopes),
-        "created_at": int(datetime.now(timezone.utc).timestamp()),
-    }
+    try:
+        async with ctx.tx() as tx:
+            user = await account_actions.register(
+                tx, username=params.username.strip(), email=params.email, password=params.password,
+                agreement=params.agreement, locale=params.locale, reason=params.reason,
+            )
+            token, row = await oauth.issue_token(tx, application_id=viewer.application_id, user_id=user.id, scopes=scopes)
+    except account_actions.RegistrationInvalid as exc:
+        return JSON({"error": exc.message, "details": exc.details}, status_code=422)
+    created = row.created_at or datetime.now(timezone.utc)
+    return {"access_token": token, "token_type": "Bearer", "scope": " ".join(scopes), "created_at": int(created.timestamp())}
 
 
 @router.get("/api/v1/accounts/verify_credentials")
 async def verify_credentials(
     request: Request, viewer: Viewer = require("read:accounts", "profile"), ctx: Context = Depends(get_ctx)
 ) -> Any:
-    async with ctx.read() as s:
-        row = (
-            await s.execute(select(Account, User).join(User, User.account_id == Account.id).where(Account.id == viewer.account_id))
-        ).first()
-    if row is None:
-        raise NotFound()
-    return request.app.state.renderer.credential_account(row[0], user=row[1])
+    assert viewer.account_id is not None
+    return await credential_response(request, ctx, viewer.account_id)
 
+
+class Source(Params):
+    privacy: str | None = None
+    sensitive: bool | None = None
+    language: str | None = None
+
+
+class UpdateCredentials(Params):
+    display_name: str | None = None
+    note: str | None = None
+    locked: bool | None = None
+    bot: bool | None = None
+    discoverable: bool | None = None
+    indexable: bool | None = None
+    hide_collections: bool | None = None
+    #: Szpak extension: person, brand, media or institution.
+    kind: str | None = None
+    fields_attributes: list[Any] | dict[str, Any] | None = None
+    source: Source | None = None
+    avatar: Any = None
+    header: Any = None
+
+
+def _upload(value: Any) -> Any:
+    """An image part, or None when the client sent nothing (some send an empty field)."""
+    return None if value is None or value == "" else value
+
+
+@router.patch("/api/v1/accounts/update_credentials")
+async def update_credentials(
+    request: Request,
+    params: UpdateCredentials = body(UpdateCredentials),
+    viewer: Viewer = require("write:accounts"),
+    ctx: Context = Depends(get_ctx),
+) -> Any:
+    assert viewer.account_id is not None and viewer.user_id is not None
+    creds = account_actions.Credentials(
+        profile=params.model_dump(
+            include={"display_name", "note", "locked", "bot", "discoverable", "indexable", "hide_collections", "kind"},
+            exclude_none=True,
+        ),
+        privacy=params.source.privacy if params.source else None,
+        sensitive=params.source.sensitive if params.source else None,
+        language=params.source.language if params.source else None,
+    )
+    if params.fields_attributes is not None:
+        creds.profile["fields"] = params.fields_attributes
+    if (raw := _upload(params.avatar)) is not None:
+        creds.avatar = await avatars.prepare_image(raw, "avatar")
+    if (raw := _upload(params.header)) is not None:
+        creds.header = await avatars.prepare_image(raw, "header")
+    async with ctx.tx() as tx:
+        await account_actions.update_credentials(tx, viewer.account_id, viewer.user_id, creds)
+    return await credential_response(request, ctx, viewer.account_id)
+
+
+@router.delete("/api/v1/profile/avatar")
+async def delete_avatar(request: Request, viewer: Viewer = require("write:accounts"), ctx: Context = Depends(get_ctx)) -> Any:
+    assert viewer.account_id is not None
+    async with ctx.tx() as tx:
+        await account_actions.remove_picture(tx, viewer.account_id, "avatar")
+    return await credential_response(request, ctx, viewer.account_id)
+
+
+@router.delete("/api/v1/profile/header")
+async def delete_header(request: Request, viewer: Viewer = require("write:accounts"), ctx: Context = Depends(get_ctx)) -> Any:
+    assert viewer.account_id is not None
+    async with ctx.tx() as tx:
+        await account_actions.remove_picture(tx, viewer.account_id, "header")
+    return await credential_response(request, ctx, viewer.account_id)
+
+
+# -- finding accounts ------------------------------------------------------------------------
+
+@router.get("/api/v1/accounts")
+async def get_accounts(
+    request: Request, viewer: Viewer | None = maybe("read:accounts"), ctx: Context = Depends(get_ctx)
+) -> Any:
+    """Several accounts at once (``id[]``), in the order asked; unknown ones left out."""
+    wanted = ids_param(request)
+    vid = viewer_account_id(viewer)
+    async with ctx.read() as s:
+        found = await load_accounts(s, wanted)
+    renderer = request.app.state.renderer
+    return [
+        renderer.account(found[i]) for i in wanted
+        if i in found and (found[i].suspended_at is None or found[i].id == vid)
+    ]
+
+
+class Lookup(Params):
+    acct: str = Field(min_length=1, max_length=300)
+
+
+@router.get("/api/v1/accounts/lookup")
+async def lookup(
+    request: Request,
+    params: Lookup = query(Lookup),
+    viewer: Viewer | None = maybe("read:accounts"),
+    ctx: Context = Depends(get_ctx),
+) -> Any:
+    """``alice``, ``@alice`` or ``alice@<this server>`` name a local account; ``alice@other``
+    a remote one already known here."""
+    user, _, domain = params.acct.strip().lstrip("@").partition("@")
+    domain_key = "" if not domain or domain.lower() == ctx.settings.domain.lower() else domain.lower()
+    async with ctx.read() as s:
+        account = await s.scalar(
+            select(Account).where(
+                Account.username_lower == user.lower(), Account.domain_key == domain_key, Account.suspended_at.is_(None)
+            )
+        )
+    if account is None:
+        raise NotFound()
+    return request.app.state.renderer.account(account)
+
+
+class Search(Params):
+    q: str = Field(max_length=500)
+    limit: int = 40
+    offset: int = Field(0, ge=0, le=10_000)
+    resolve: bool = False
+    following: bool = False
+
+    @field_validator("limit")
+    @classmethod
+    def _clamp(cls, v: int) -> int:
+        return max(1, min(v, 80))
+
+
+@router.get("/api/v1/accounts/search")
+async def search(
+    request: Request,
+    params: Search = query(Search),
+    viewer: Viewer = require("read:accounts"),
+    ctx: Context = Depends(get_ctx),
+) -> Any:
+    """Prefix search over usernames and display names, diacritic-insensitive. ``resolve``
+    is accepted and ignored: there is no federation to resolve through yet."""
+    async with ctx.read() as s:
+        found = await search_accounts(
+            s, params.q, viewer_id=viewer.account_id, limit=params.limit, offset=params.offset,
+            following=params.following, local_domain=ctx.settings.domain,
+        )
+    renderer = request.app.state.renderer
+    return [renderer.account(a) for a in found]
+
+
+@router.get("/api/v1/accounts/relationships")
+async def relationships(
+    request: Request,
+    with_suspended: str | None = None,
+    viewer: Viewer = require("read:follows"),
+    ctx: Context = Depends(get_ctx),
+) -> Any:
+    """Relationships with each account in ``id[]``, in the order asked. Unknown accounts are
+    left out, and suspended ones too unless ``with_suspended=true``."""
+    assert viewer.account_id is not None
+    wanted = ids_param(request)
+    async with ctx.read() as s:
+        found = await load_accounts(s, wanted)
+        rel = await load_relations(s, viewer.account_id, list(found))
+    include_suspended = flag(with_suspended)
+    renderer = request.app.state.renderer
+    return [
+        renderer.relationship(i, rel) for i in wanted
+        if i in found and (include_suspended or found[i].suspended_at is None)
+    ]
+
+
+@router.get("/api/v1/accounts/familiar_followers")
+async def familiar_followers(
+    request: Request, viewer: Viewer = require("read:follows"), ctx: Context = Depends(get_ctx)
+) -> Any:
+    """For each account in ``id[]``: whom the viewer follows that also follows it."""
+    assert viewer.account_id is not None
+    wanted = ids_param(request)
+    async with ctx.read() as s:
+        found = await load_accounts(s, wanted)
+        known = [i for i in wanted if i in found and found[i].suspended_at is None]
+        familiar = await load_familiar_followers(s, viewer.account_id, known)
+    renderer = request.app.state.renderer
+    return [{"id": str(i), "accounts": [renderer.account(a) for a in familiar.get(i, [])]} for i in known]
+
+
+# -- one account -------------------------------------------------------------------------------
 
 @router.get("/api/v1/accounts/{account_id}")
 async def get_account(
     request: Request, account_id: str, viewer: Viewer | None = maybe("read:accounts"), ctx: Context = Depends(get_ctx)
 ) -> Any:
     async with ctx.read() as s:
-        account = await s.get(Account, parse_id(account_id))
-    if account is None or (account.suspended_at is not None and (viewer is None or viewer.account_id != account.id)):
-        raise NotFound()
+        account = await visible_account(s, parse_id(account_id), viewer_account_id(viewer))
     return request.app.state.renderer.account(account)
+
+
+class AccountStatuses(Params):
+    pinned: bool = False
+    exclude_replies: bool = False
+    exclude_reblogs: bool = False
+    only_media: bool = False
+    tagged: str | None = Field(None, max_length=255)
+
+
+def account_statuses_query(account_id: int, viewer_id: int | None, f: AccountStatuses) -> Select[Any]:
+    """The statuses of one profile that ``viewer_id`` may see, filtered as asked."""
+    q = select(Status).where(Status.account_id == account_id, visible_clause(viewer_id))
+    if f.pinned:
+        q = q.where(Status.id.in_(select(StatusPin.status_id).where(StatusPin.account_id == account_id)))
+    if f.exclude_reblogs or f.pinned:
+        q = q.where(Status.reblog_of_id.is_(None))
+    if f.exclude_replies:
+        # A thread the author continues (a reply to themselves) still belongs on the profile.
+        q = q.where(or_(Status.in_reply_to_id.is_(None), Status.in_reply_to_account_id == account_id))
+    if f.only_media:
+        q = q.where(Status.has_media.is_(True), Status.reblog_of_id.is_(None))
+    if f.tagged:
+        name = f.tagged.strip().lstrip("#").lower()
+        q = q.where(Status.id.in_(select(StatusTag.status_id).join(Tag, Tag.id == StatusTag.tag_id).where(Tag.name == name)))
+    return q
+
+
+@router.get("/api/v1/accounts/{account_id}/statuses")
+async def account_statuses(
+    request: Request,
+    response: Response,
+    account_id: str,
+    filters: AccountStatuses = query(AccountStatuses),
+    page: Page = Depends(page_params()),
+    viewer: Viewer | None = maybe("read:statuses"),
+    ctx: Context = Depends(get_ctx),
+) -> Any:
+    vid = viewer_account_id(viewer)
+    aid = parse_id(account_id)
+    async with ctx.read() as s:
+        await visible_account(s, aid, vid)
+        rows = page.finish(list(await s.scalars(page.apply(account_statuses_query(aid, vid, filters), Status.id))))
+        bundle = await load_bundle(s, rows, vid)
+    link_header(request, response, [st.id for st in rows])
+    return request.app.state.renderer.statuses(rows, bundle)
+
+
+async def _collection_hidden(session: AsyncSession, account: Account, viewer_id: int | None) -> bool:
+    """Followers/following stay hidden when the owner asked so (except from the owner), and
+    from anyone the owner blocks."""
+    if viewer_id == account.id:
+        return False
+    if account.hide_collections:
+        return True
+    if viewer_id is None:
+        return False
+    blocked = await session.scalar(
+        select(Block.id).where(Block.account_id == account.id, Block.target_account_id == viewer_id).limit(1)
+    )
+    return blocked is not None
+
+
+async def _collection(
+    request: Request, response: Response, ctx: Context, account_id: str, viewer: Viewer | None, page: Page, *, followers: bool
+) -> Any:
+    vid = viewer_account_id(viewer)
+    aid = parse_id(account_id)
+    async with ctx.read() as s:
+        account = await visible_account(s, aid, vid)
+        if await _collection_hidden(s, account, vid):
+            return []
+    other = Follow.account_id if followers else Follow.target_account_id
+    mine = Follow.target_account_id if followers else Follow.account_id
+    q = (
+        select(Follow.id, Account)
+        .join(Account, Account.id == other)
+        .where(mine == aid, Account.suspended_at.is_(None))
+    )
+    return await edge_page(request, response, ctx, q, Follow.id, page)
+
+
+@router.get("/api/v1/accounts/{account_id}/followers")
+async def followers(
+    request: Request,
+    response: Response,
+    account_id: str,
+    page: Page = Depends(page_params(40, 80)),
+    viewer: Viewer | None = maybe("read:accounts"),
+    ctx: Context = Depends(get_ctx),
+) -> Any:
+    return await _collection(request, response, ctx, account_id, viewer, page, followers=True)
+
+
+@router.get("/api/v1/accounts/{account_id}/following")
+async def following(
+    request: Request,
+    response: Response,
+    account_id: str,
+    page: Page = Depends(page_params(40, 80)),
+    viewer: Viewer | None = maybe("read:accounts"),
+    ctx: Context = Depends(get_ctx),
+) -> Any:
+    return await _collection(request, response, ctx, account_id, viewer, page, followers=False)
+
+
+@router.get("/api/v1/accounts/{account_id}/lists")
+async def account_lists(
+    account_id: str, viewer: Viewer = require("read:lists"), ctx: Context = Depends(get_ctx)
+) -> Any:
+    """The viewer's lists that contain this account. Lists are not built yet: always empty."""
+    async with ctx.read() as s:
+        await visible_account(s, parse_id(account_id), viewer.account_id)
+    return []
+
+
+@router.get("/api/v1/accounts/{account_id}/featured_tags")
+async def featured_tags(
+    account_id: str, viewer: Viewer | None = maybe("read:accounts"), ctx: Context = Depends(get_ctx)
+) -> Any:
+    """Hashtags featured on a profile. Not built yet: always empty."""
+    async with ctx.read() as s:
+        await visible_account(s, parse_id(account_id), viewer_account_id(viewer))
+    return []
+
+
+# -- acting on an account ---------------------------------------------------------------------
+
+class FollowParams(Params):
+    reblogs: bool | None = None
+    notify: bool | None = None
+    #: Accepted for compatibility; language filtering of follows is not stored yet.
+    languages: list[str] | None = None
+
+
+@router.post("/api/v1/accounts/{account_id}/follow")
+async def follow(
+    request: Request,
+    account_id: str,
+    params: FollowParams = body(FollowParams),
+    viewer: Viewer = require("write:follows"),
+    ctx: Context = Depends(get_ctx),
+) -> Any:
+    """Follow (or request to follow a locked account); again to change reblogs/notify."""
+    target = parse_id(account_id)
+    async with ctx.tx() as tx:
+        actor = await viewer.account(tx.session)
+        await graph_actions.follow(tx, actor, target, reblogs=params.reblogs, notify_=params.notify)
+    assert viewer.account_id is not None
+    return await relationship_of(request, ctx, viewer.account_id, target)
+
+
+def _simple_action(path: str, scope: str, action: Any, doc: str) -> None:
+    """Register ``POST /api/v1/accounts/{id}/<path>``: run one graph action, answer with the
+    Relationship as it stands afterwards."""
+
+    async def endpoint(
+        request: Request, account_id: str, viewer: Viewer = require(scope), ctx: Context = Depends(get_ctx)
+    ) -> Any:
+        target = parse_id(account_id)
+        async with ctx.tx() as tx:
+            actor = await viewer.account(tx.session)
+            await action(tx, actor, target)
+        assert viewer.account_id is not None
+        return await relationship_of(request, ctx, viewer.account_id, target)
+
+    endpoint.__doc__ = doc
+    endpoint.__name__ = path
+    router.post(f"/api/v1/accounts/{{account_id}}/{path}")(endpoint)
+
+
+_simple_action("unfollow", "write:follows", graph_actions.unfollow, "Stop following, or withdraw a follow request.")
+_simple_action(
+    "remove_from_followers", "write:follows", graph_actions.remove_from_followers,
+    "Make the account stop following the viewer.",
+)
+_simple_action("block", "write:blocks", graph_actions.block, "Block; severs follows both ways.")
+_simple_action("unblock", "write:blocks", graph_actions.unblock, "Lift a block.")
+_simple_action("unmute", "write:mutes", graph_actions.unmute, "Lift a mute.")
+
+
+class MuteParams(Params):
+    notifications: bool = True
+    duration: int = Field(0, ge=0)
+
+
+@router.post("/api/v1/accounts/{account_id}/mute")
+async def mute(
+    request: Request,
+    account_id: str,
+    params: MuteParams = body(MuteParams),
+    viewer: Viewer = require("write:mutes"),
+    ctx: Context = Depends(get_ctx),
+) -> Any:
+    """Mute, by default also in notifications; ``duration`` seconds (0: until unmuted)."""
+    target = parse_id(account_id)
+    async with ctx.tx() as tx:
+        actor = await viewer.account(tx.session)
+        await graph_actions.mute(tx, actor, target, notifications=params.notifications, duration=params.duration)
+    assert viewer.account_id is not None
+    return await relationship_of(request, ctx, viewer.account_id, target)
+
+
+# -- serving uploaded pictures -------------------------------------------------------------------
+
+def _has_mount(app: FastAPI, path: str) -> bool:
+    return any(getattr(route, "path", None) == path for route in app.router.routes)
+
+
+def setup(app: FastAPI) -> None:
+    """Serve ``/system`` (uploaded pictures) from ``data_dir/system``; make sure ``/static``
+    (the default pictures) is served even before the web UI mounts its own."""
+    settings = app.state.settings
+    system = avatars.system_dir(settings.data_dir)
+    app.mount("/system", StaticFiles(directory=system, check_dir=False), name="system")
+
+    async def on_startup(app_: FastAPI) -> None:
+        system.mkdir(parents=True, exist_ok=True)
+        if not _has_mount(app_, "/static"):
+            app_.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    app.state.startup_hooks.append(on_startup)
+

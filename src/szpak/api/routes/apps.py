@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import field_validator
 
 from szpak.api.deps import Viewer, get_ctx, require
 from szpak.api.errors import APIError
@@ -18,29 +17,26 @@ router = APIRouter()
 
 
 class CreateApp(Params):
-    client_name: str
-    redirect_uris: list[str] | str = oauth.OOB
-    scopes: str = "read"
+    client_name: str = ""
+    #: One URI, several separated by newlines (Mastodon.py), or a list (JSON, ``redirect_uris[]``).
+    redirect_uris: list[str] | str = ""
+    scopes: list[str] | str = "read"
     website: str | None = None
 
-    @field_validator("redirect_uris", mode="before")
-    @classmethod
-    def _uris(cls, v: Any) -> Any:
-        return v
 
-
-def _uris(raw: list[str] | str) -> list[str]:
-    if isinstance(raw, str):
-        return [u for u in raw.replace("\r", "").replace(" ", "\n").split("\n") if u]
-    return [u for u in raw if u]
+def split_uris(raw: list[str] | str) -> list[str]:
+    items = [raw] if isinstance(raw, str) else raw
+    return [u.strip() for item in items for u in item.replace("\r", "\n").split("\n") if u.strip()]
 
 
 @router.post("/api/v1/apps")
 async def create_app(request: Request, params: CreateApp = body(CreateApp), ctx: Context = Depends(get_ctx)) -> Any:
+    """Open to anyone, as in Mastodon: an app is only a name for its future tokens."""
     scopes = oauth.parse_scopes(params.scopes)
     async with ctx.tx() as tx:
         app = await oauth.create_application(
-            tx, name=params.client_name, redirect_uris=_uris(params.redirect_uris), scopes=scopes, website=params.website
+            tx, name=params.client_name, redirect_uris=split_uris(params.redirect_uris), scopes=scopes,
+            website=params.website,
         )
     data = request.app.state.renderer.application(app)
     data.update(client_id=app.client_id, client_secret=app.client_secret, client_secret_expires_at=0)
@@ -49,12 +45,11 @@ async def create_app(request: Request, params: CreateApp = body(CreateApp), ctx:
 
 @router.get("/api/v1/apps/verify_credentials")
 async def verify_app(request: Request, viewer: Viewer = require(user=False), ctx: Context = Depends(get_ctx)) -> Any:
-    if viewer.application_id is None:
-        raise APIError(401, "The access token is invalid")
-    async with ctx.read() as s:
-        app = await s.get(Application, viewer.application_id)
+    """Any valid token of an app works, whatever its scopes (Mastodon 4.3)."""
+    app = None
+    if viewer.application_id is not None:
+        async with ctx.read() as s:
+            app = await s.get(Application, viewer.application_id)
     if app is None:
         raise APIError(401, "The access token is invalid")
-    data = request.app.state.renderer.application(app)
-    data["scopes"] = sorted(viewer.scopes)
-    return data
+    return request.app.state.renderer.application(app)

@@ -1,7 +1,165 @@
-"""(to be filled)"""
+"""``/api/v1/notifications``: list, show, dismiss, clear, unread count.
+
+What a recipient is shown is decided by ``domain.notify.shown_clause`` in SQL, so a
+page is never short because a notification had to be dropped after loading (its post
+became invisible to the recipient, or its actor was blocked or suspended).
+
+:func:`render_notifications` is the one renderer of a page of notifications (a fixed
+number of queries); the streaming API can reuse it for single notifications.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import Field, field_validator
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from szpak.api.deps import Viewer, get_ctx, parse_id, require
+from szpak.api.errors import APIError
+from szpak.api.pagination import Page, link_header, page_params
+from szpak.api.params import Params, query
+from szpak.api.serializers import Renderer
+from szpak.domain import notify
+from szpak.domain.context import Context
+from szpak.domain.errors import NotFound
+from szpak.storage.models import Marker, Notification, Status
+from szpak.storage.queries import load_accounts, load_bundle
 
 router = APIRouter()
+
+
+def _as_list(value: Any) -> Any:
+    """``types=mention`` (no brackets) means the same as ``types[]=mention``."""
+    return [value] if isinstance(value, str) else value
+
+
+def _account_filter(raw: str | None) -> int | None:
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(str(raw))
+    except ValueError:
+        raise APIError(422, "Validation failed: account_id is not a valid id") from None
+    if not 0 < value < 2**63:
+        raise APIError(422, "Validation failed: account_id is not a valid id")
+    return value
+
+
+class NotificationFilter(Params):
+    types: list[str] = Field(default_factory=list)
+    exclude_types: list[str] = Field(default_factory=list)
+    account_id: str | None = None
+
+    @field_validator("types", "exclude_types", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _as_list(value)
+
+
+class UnreadFilter(NotificationFilter):
+    limit: int = Field(100, ge=1)
+
+
+async def render_notifications(
+    renderer: Renderer, session: AsyncSession, rows: Sequence[Notification], viewer_id: int
+) -> list[dict[str, Any]]:
+    """Render notifications with their actors and statuses loaded in bulk."""
+    status_ids = {n.status_id for n in rows if n.status_id is not None}
+    statuses = list(await session.scalars(select(Status).where(Status.id.in_(status_ids)))) if status_ids else []
+    bundle = await load_bundle(session, statuses, viewer_id)
+    accounts = dict(bundle.accounts)
+    accounts.update(await load_accounts(session, {n.from_account_id for n in rows} - set(accounts)))
+    out = []
+    for n in rows:
+        rendered = renderer.notification(n, accounts, bundle)
+        if rendered is not None:
+            out.append(rendered)
+    return out
+
+
+@router.get("/api/v1/notifications")
+async def list_notifications(
+    request: Request,
+    response: Response,
+    params: NotificationFilter = query(NotificationFilter),
+    page: Page = Depends(page_params(default=40, maximum=80)),
+    viewer: Viewer = require("read:notifications"),
+    ctx: Context = Depends(get_ctx),
+) -> Any:
+    me = viewer.account_id
+    assert me is not None
+    q = notify.notifications_query(
+        me, types=params.types, exclude_types=params.exclude_types, from_account_id=_account_filter(params.account_id)
+    )
+    async with ctx.read() as s:
+        rows = page.finish(list(await s.scalars(page.apply(q, Notification.id))))
+        rendered = await render_notifications(request.app.state.renderer, s, rows, me)
+    link_header(request, response, [n.id for n in rows])
+    return rendered
+
+
+@router.get("/api/v1/notifications/unread_count")
+async def unread_count(
+    params: UnreadFilter = query(UnreadFilter),
+    viewer: Viewer = require("read:notifications"),
+    ctx: Context = Depends(get_ctx),
+) -> Any:
+    """Notifications after the ``notifications`` marker, capped at ``limit`` (≤ 1000)."""
+    me = viewer.account_id
+    assert me is not None
+    cap = min(params.limit, 1000)
+    q = notify.notifications_query(
+        me, types=params.types, exclude_types=params.exclude_types, from_account_id=_account_filter(params.account_id)
+    )
+    async with ctx.read() as s:
+        last_read = await s.scalar(
+            select(Marker.last_read_id).where(Marker.account_id == me, Marker.timeline == "notifications")
+        )
+        if last_read is not None:
+            q = q.where(Notification.id > last_read)
+        capped = q.with_only_columns(Notification.id).limit(cap).subquery()
+        count = await s.scalar(select(func.count()).select_from(capped))
+    return {"count": int(count or 0)}
+
+
+@router.get("/api/v1/notifications/{notification_id}")
+async def get_notification(
+    request: Request,
+    notification_id: str,
+    viewer: Viewer = require("read:notifications"),
+    ctx: Context = Depends(get_ctx),
+) -> Any:
+    me = viewer.account_id
+    assert me is not None
+    nid = parse_id(notification_id)
+    async with ctx.read() as s:
+        row = await s.scalar(notify.notifications_query(me).where(Notification.id == nid))
+        rendered = await render_notifications(request.app.state.renderer, s, [row], me) if row else []
+    if not rendered:
+        raise NotFound()
+    return rendered[0]
+
+
+@router.post("/api/v1/notifications/clear")
+async def clear_notifications(viewer: Viewer = require("write:notifications"), ctx: Context = Depends(get_ctx)) -> Any:
+    me = viewer.account_id
+    assert me is not None
+    async with ctx.tx() as tx:
+        await notify.clear(tx, me)
+    return {}
+
+
+@router.post("/api/v1/notifications/{notification_id}/dismiss")
+async def dismiss_notification(
+    notification_id: str, viewer: Viewer = require("write:notifications"), ctx: Context = Depends(get_ctx)
+) -> Any:
+    me = viewer.account_id
+    assert me is not None
+    nid = parse_id(notification_id)
+    async with ctx.tx() as tx:
+        await notify.dismiss(tx, me, nid)
+    return {}

@@ -1,5 +1,6 @@
 """All tables. Import from here; Alembic autogenerates from ``Base.metadata``."""
 
+from .account_search import AccountTerm
 from .accounts import ACCOUNT_KINDS, Account, User
 from .base import Base, utcnow
 from .jobs import Job
@@ -19,10 +20,11 @@ from .statuses import (
     StatusTerm,
     Tag,
 )
+from .web import WebSession
 
 __all__ = [
     "ACCOUNT_KINDS", "NOTIFICATION_TYPES", "VISIBILITIES",
-    "AccessToken", "Account", "Application", "AuthorizationCode", "Base", "Block", "Bookmark",
+    "AccessToken", "Account", "AccountTerm", "Application", "AuthorizationCode", "Base", "Block", "Bookmark",
     "Favourite", "Follow", "FollowRequest", "IdempotencyKey", "Job", "Marker", "Mute",
     "Notification", "Status", "StatusEdit", "StatusMention", "StatusPin", "StatusTag",
     "StatusTerm", "Tag", "User", "utcnow",
