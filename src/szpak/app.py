@@ -26,7 +26,7 @@ def make_bus(settings: Settings) -> Bus:
     if settings.redis_url:
         from szpak.realtime.redis_bus import RedisBus
 
-        return RedisBus(settings.redis_url)
+        return RedisBus(settings.redis_url, channel=settings.redis_channel)
     return InProcessBus()
 
 

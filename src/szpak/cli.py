@@ -45,6 +45,7 @@ def public_domain(host: str, port: int) -> str:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from szpak.realtime.server import server_options
     from szpak.storage.migrate import upgrade
 
     # The ASGI app reads its settings from the environment (szpak.asgi), in every worker.
@@ -62,6 +63,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         access_log=False,
         proxy_headers=True,
+        **server_options(settings),  # streaming: no per-message deflate, pings, shutdown grace
     )
     return 0
 

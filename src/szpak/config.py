@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     database_url: str = ""
     #: Redis URL; when set, the bus and caches go through Redis.
     redis_url: str = ""
+    #: Redis pub/sub channel carrying events between processes (one per site sharing a Redis).
+    redis_channel: str = "szpak:events"
     #: Where the SQLite file, media and other local state live.
     data_dir: Path = Path("data")
     #: Public host (and port) the server is reached at, e.g. ``localhost:3000``.
@@ -45,6 +47,34 @@ class Settings(BaseSettings):
     stream_queue_size: int = Field(1000, ge=1)
     #: Default UI language.
     default_locale: Literal["pl", "en"] = "pl"
+
+    # --- brand listening (docs/listening.md) ---
+    #: Tracked queries one organisation may have.
+    listening_max_queries: int = Field(200, ge=1, le=100_000)
+    #: Alert bucket length in seconds (a whole number of minutes).
+    listening_bucket_seconds: int = Field(60, ge=60, le=3600, multiple_of=60)
+    #: Buckets in the sliding window compared against the baseline.
+    listening_window_buckets: int = Field(5, ge=1, le=120)
+    #: Fewest mentions in the window before a volume or negative-share alert may fire.
+    listening_alert_min_volume: int = Field(10, ge=1)
+    #: Seconds after an alert during which the same query raises no alert of that kind.
+    listening_alert_cooldown_seconds: int = Field(3600, ge=0)
+    #: Seconds to wait for a webhook target to answer.
+    webhook_timeout_seconds: float = Field(5.0, gt=0, le=60)
+    #: Attempts per webhook or e-mail delivery before it is given up.
+    delivery_max_attempts: int = Field(10, ge=1, le=50)
+    #: SMTP server for alert e-mails; empty turns e-mail off.
+    smtp_host: str = ""
+    #: SMTP port.
+    smtp_port: int = Field(25, ge=1, le=65535)
+    #: Sender address of alert e-mails (default ``szpak@<domain>``).
+    smtp_from: str = ""
+    #: SMTP user name (empty: no authentication).
+    smtp_username: str = ""
+    #: SMTP password.
+    smtp_password: str = ""
+    #: Upgrade the SMTP connection with STARTTLS.
+    smtp_starttls: bool = False
 
     @cached_property
     def effective_database_url(self) -> str:

@@ -24,7 +24,8 @@ VERIFIER = "v" * 20 + "-._~" + "A1" * 12  # 48 unreserved characters
 
 
 async def make_app(client: Any, *, scopes: str = "read write follow push", uris: str | list[str] = REDIRECT) -> dict[str, Any]:
-    r = await client.post("/api/v1/apps", data={"client_name": "Test app", "redirect_uris": uris, "scopes": scopes})
+    fields = {"client_name": "Test app", "redirect_uris": uris, "scopes": scopes}
+    r = await (client.post("/api/v1/apps", json=fields) if isinstance(uris, list) else client.post("/api/v1/apps", data=fields))
     assert r.status_code == 200, r.text
     return r.json()  # type: ignore[no-any-return]
 
@@ -229,14 +230,16 @@ async def test_password_grant_refusals(client: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
+    ("change", "message", "old_token_status"),
     [
-        ({"approved": False}, "pending approval"),
-        ({"disabled": True}, "disabled"),
-        ({"suspended_at": datetime(2024, 1, 1, tzinfo=timezone.utc)}, "suspended"),
+        ({"approved": False}, "pending approval", 403),
+        ({"disabled": True}, "disabled", 401),
+        ({"suspended_at": datetime(2024, 1, 1, tzinfo=timezone.utc)}, "suspended", 401),
     ],
 )
-async def test_users_who_may_not_sign_in_get_no_token(client: Any, change: dict[str, Any], message: str) -> None:
+async def test_users_who_may_not_sign_in_get_no_token(
+    client: Any, change: dict[str, Any], message: str, old_token_status: int
+) -> None:
     await client.make_user("bob")
     app = await make_app(client)
     ok = await password_token(client, app, "bob")
@@ -249,7 +252,7 @@ async def test_users_who_may_not_sign_in_get_no_token(client: Any, change: dict[
     r = await authorize(client, app, login="bob")
     assert r.status_code == 401 and message in r.text
     client.app.state.token_cache._entries.clear()
-    assert (await who(client, ok.json()["access_token"])).status_code == 401
+    assert (await who(client, ok.json()["access_token"])).status_code == old_token_status
 
 
 async def test_unapproved_registration_cannot_log_in(client: Any) -> None:
@@ -323,6 +326,29 @@ async def test_concurrent_exchanges_of_one_code_yield_one_token(client: Any) -> 
     code = redirect_params(await authorize(client, app))["code"]
     results = await asyncio.gather(*(exchange(client, app, code) for _ in range(4)))
     assert sorted(r.status_code for r in results) == [200, 400, 400, 400]
+
+
+async def test_interleaved_redemptions_cannot_both_succeed(client: Any) -> None:
+    """The second transaction reads the code before the first commits; only the
+    conditional UPDATE stops it (PostgreSQL) or the single writer does (SQLite)."""
+    await client.make_user("alice")
+    app_data = await make_app(client)
+    code = redirect_params(await authorize(client, app_data))["code"]
+    ctx = client.app.state.ctx
+    async with ctx.read() as s:
+        client_ = await oauth.find_client(s, app_data["client_id"], app_data["client_secret"])
+
+    async def second() -> None:
+        async with ctx.tx() as tx2:
+            await oauth.redeem_code(tx2, client_, code, REDIRECT, None)
+
+    async with ctx.tx() as tx1:
+        await oauth.redeem_code(tx1, client_, code, REDIRECT, None)
+        task = asyncio.create_task(second())
+        await asyncio.sleep(0.3)
+    with pytest.raises(oauth.OAuthError) as raised:
+        await task
+    assert raised.value.error == "invalid_grant"
 
 
 async def test_code_of_a_since_suspended_user_is_refused(client: Any) -> None:

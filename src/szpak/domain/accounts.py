@@ -26,7 +26,9 @@ from szpak.storage.account_search import index_rows, terms_for_account
 from szpak.storage.models import ACCOUNT_KINDS, VISIBILITIES, Account, AccountTerm, FollowRequest, User
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,30}$")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@localhost$")
+EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$|^[^@\s\x00-\x1f]+@localhost$")
+#: Control characters no profile text may hold (NUL would even be refused by PostgreSQL).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 ROLES = ("user", "moderator", "admin", "owner")
 MAX_FIELDS = 4
 MIN_PASSWORD = 8
@@ -38,6 +40,13 @@ LOCALES = ("pl", "en")
 #: Default visibilities a user may choose (``direct`` is never a default).
 DEFAULT_VISIBILITIES = tuple(v for v in VISIBILITIES if v != "direct")
 ACCEPT_PENDING_JOB = "accounts.accept_pending_follows"
+
+
+def check_text(value: str, label: str) -> str:
+    """Refuse control characters in text that is stored and shown (tabs and newlines are fine)."""
+    if _CONTROL_RE.search(value):
+        raise Invalid(f"Validation failed: {label} contains invalid characters")
+    return value
 
 
 class RegistrationInvalid(Invalid):
@@ -89,7 +98,9 @@ async def _check_registration(
         p.add("password", "ERR_TOO_LONG", f"is too long (maximum is {MAX_PASSWORD} characters)")
     if not agreement:
         p.add("agreement", "ERR_ACCEPTED", "must be accepted")
-    if require_reason and not (reason or "").strip():
+    if reason and _CONTROL_RE.search(reason):
+        p.add("reason", "ERR_INVALID", "contains invalid characters")
+    elif require_reason and not (reason or "").strip():
         p.add("reason", "ERR_BLANK", "can't be blank")
     elif reason and len(reason) > 1000:
         p.add("reason", "ERR_TOO_LONG", "is too long (maximum is 1000 characters)")
@@ -207,7 +218,7 @@ def _clean_fields(raw: Any) -> list[dict[str, str]]:
         name, value = item.get("name") or "", item.get("value") or ""
         if not isinstance(name, str) or not isinstance(value, str):
             raise Invalid("Validation failed: Profile field names and values must be text")
-        name, value = name.strip(), value.strip()
+        name, value = check_text(name.strip(), "Profile field"), check_text(value.strip(), "Profile field")
         if not name and not value:
             continue
         if len(name) > MAX_FIELD_CHARS or len(value) > MAX_FIELD_CHARS:
@@ -238,11 +249,11 @@ async def update_profile(tx: Tx, account: Account, changes: dict[str, Any]) -> A
     if changes.get("display_name") is not None:
         if len(changes["display_name"]) > MAX_DISPLAY_NAME:
             raise Invalid(f"Validation failed: Display name is too long (maximum is {MAX_DISPLAY_NAME} characters)")
-        account.display_name = changes["display_name"]
+        account.display_name = check_text(changes["display_name"], "Display name")
     if changes.get("note") is not None:
         if len(changes["note"]) > MAX_NOTE:
             raise Invalid(f"Validation failed: Note is too long (maximum is {MAX_NOTE} characters)")
-        account.note_source = changes["note"]
+        account.note_source = check_text(changes["note"], "Note")
         account.note = render_plain(changes["note"]) if changes["note"] else ""
     for flag in ("locked", "bot", "discoverable", "indexable", "hide_collections"):
         if changes.get(flag) is not None:

@@ -133,10 +133,57 @@ class Custom(Event):
     data: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class MentionCreated(Event):
+    """Brand listening: a post matched an organisation's tracked query."""
+
+    name: ClassVar[str] = "mention.created"
+    mention_id: int
+    organisation_id: int
+    query_id: int
+    status_id: int
+    sentiment: str | None = None
+
+
+@dataclass(frozen=True)
+class MentionUpdated(Event):
+    """A mention was re-matched after an edit, or its sentiment was corrected."""
+
+    name: ClassVar[str] = "mention.updated"
+    mention_id: int
+    organisation_id: int
+    query_id: int
+    status_id: int
+    sentiment: str | None = None
+
+
+@dataclass(frozen=True)
+class MentionDeleted(Event):
+    """A mention left the lists: its post was deleted or no longer matches."""
+
+    name: ClassVar[str] = "mention.deleted"
+    mention_id: int
+    organisation_id: int
+    query_id: int
+    status_id: int
+
+
+@dataclass(frozen=True)
+class AlertRaised(Event):
+    """Brand listening: a volume or negative-share spike on a tracked query."""
+
+    name: ClassVar[str] = "listening.alert"
+    alert_id: int
+    organisation_id: int
+    query_id: int
+    kind: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.name: cls
     for cls in (
         StatusCreated, StatusUpdated, StatusDeleted, NotificationCreated, RelationshipChanged,
         AccountUpdated, TokenRevoked, FiltersChanged, Custom,
+        MentionCreated, MentionUpdated, MentionDeleted, AlertRaised,
     )
 }

@@ -1,4 +1,9 @@
-"""Favourites and bookmarks."""
+"""Favourites and bookmarks.
+
+Both act on the post itself: favouriting or bookmarking a reblog marks the post it
+reblogs, as in Mastodon. Repeating an action is not an error, and neither is undoing
+one that was never done; only a post the actor may not see is (404).
+"""
 
 from __future__ import annotations
 
@@ -28,11 +33,11 @@ async def favourite(tx: Tx, actor: Account, status_id: int) -> Status:
     status = await _visible_original(tx, actor, status_id)
     if not await s.scalar(select(Favourite.id).where(Favourite.account_id == actor.id, Favourite.status_id == status.id)):
         s.add(Favourite(account_id=actor.id, status_id=status.id))
+        await s.flush()
         await s.execute(
             update(Status).where(Status.id == status.id).values(favourites_count=Status.favourites_count + 1)
         )
         await notify(tx, status.account_id, actor.id, "favourite", status.id)
-        await s.refresh(status)
     return status
 
 
@@ -47,7 +52,6 @@ async def unfavourite(tx: Tx, actor: Account, status_id: int) -> Status:
             .values(favourites_count=Status.favourites_count - 1)
         )
         await withdraw(tx, status.account_id, actor.id, "favourite", status.id)
-        await s.refresh(status)
     return status
 
 
@@ -56,6 +60,7 @@ async def bookmark(tx: Tx, actor: Account, status_id: int) -> Status:
     status = await _visible_original(tx, actor, status_id)
     if not await s.scalar(select(Bookmark.id).where(Bookmark.account_id == actor.id, Bookmark.status_id == status.id)):
         s.add(Bookmark(account_id=actor.id, status_id=status.id))
+        await s.flush()
     return status
 
 

@@ -1,20 +1,29 @@
-"""Status actions: post, edit, delete, reblog, unreblog."""
+"""Status actions: post, edit, delete, reblog, unreblog, pin, unpin.
+
+Counters follow Mastodon, including where they are careful not to leak: a direct
+post does not raise its author's ``statuses_count`` (nor ``last_status_at``), and
+only public and unlisted replies raise their parent's ``replies_count``, so nobody
+learns from a number that a followers-only or direct answer exists.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from szpak.domain import search_index
 from szpak.domain.context import Tx
 from szpak.domain.errors import Forbidden, Invalid, NotFound
 from szpak.domain.events import StatusCreated, StatusDeleted, StatusUpdated
-from szpak.domain.formatting import URL_RE, render_text
+from szpak.domain.formatting import URL_LENGTH, counted_length as _counted_length, render_text
 from szpak.domain.notify import notify, withdraw
-from szpak.domain.visibility import can_see
+from szpak.domain.visibility import OPEN_VISIBILITIES, can_see
+from szpak.storage.ids import new_id
 from szpak.storage.models import (
     VISIBILITIES,
     Account,
@@ -28,11 +37,24 @@ from szpak.storage.models import (
     Tag,
 )
 
-URL_LENGTH = 23  # every link counts as this many characters, as in Mastodon
+__all__ = [
+    "IDEMPOTENCY_TTL", "MAX_PINS", "REBLOG_VISIBILITIES", "URL_LENGTH", "StatusChanges", "StatusDraft",
+    "counted_length", "create_status", "delete_status", "edit_status", "normalize_language", "own_status",
+    "pin", "reblog", "remove_status", "unpin", "unreblog",
+]
+
+#: How long an ``Idempotency-Key`` keeps answering with the status it created (as Mastodon).
+IDEMPOTENCY_TTL = timedelta(hours=1)
+MAX_PINS = 5
+MAX_TAGS = 20
+REBLOG_VISIBILITIES = ("public", "unlisted", "private")
+_LANGUAGE_RE = re.compile(r"[a-z]{2,3}")
 
 
 @dataclass
 class StatusDraft:
+    """A new post as the author asked for it; the route fills in the account's defaults."""
+
     text: str = ""
     spoiler_text: str = ""
     visibility: str = "public"
@@ -43,20 +65,40 @@ class StatusDraft:
     application_id: int | None = None
 
 
-def counted_length(text: str) -> int:
-    return len(URL_RE.sub("x" * URL_LENGTH, text))
+@dataclass
+class StatusChanges:
+    """An edit (``PUT``): a field left ``None`` keeps its current value."""
+
+    text: str | None = None
+    spoiler_text: str | None = None
+    sensitive: bool | None = None
+    language: str | None = None
+    media_ids: list[int] | None = None
 
 
-def _check_draft(tx: Tx, draft: StatusDraft, *, has_media: bool) -> None:
-    if draft.visibility not in VISIBILITIES:
-        raise Invalid(f"Validation failed: Visibility must be one of {', '.join(VISIBILITIES)}")
-    if not draft.text.strip() and not has_media:
+def counted_length(text: str, local_domain: str = "") -> int:
+    return _counted_length(text, local_domain)
+
+
+def normalize_language(raw: str | None) -> str | None:
+    """``"pl"``, ``"PL"``, ``"pl-PL"`` → ``"pl"``; empty → None; anything else is invalid."""
+    if raw is None or not raw.strip():
+        return None
+    code = re.split(r"[-_]", raw.strip().lower(), maxsplit=1)[0]
+    if not _LANGUAGE_RE.fullmatch(code):
+        raise Invalid("Validation failed: Language is not a valid ISO 639 code")
+    return code
+
+
+def _check_text(tx: Tx, text: str, spoiler_text: str, *, has_media: bool) -> None:
+    if not text.strip() and not has_media:
         raise Invalid("Validation failed: Text can't be blank")
     limit = tx.settings.max_status_chars
-    if counted_length(draft.text) + len(draft.spoiler_text) > limit:
+    if counted_length(text, tx.settings.domain) + len(spoiler_text) > limit:
         raise Invalid(f"Validation failed: Text character limit of {limit} exceeded")
-    if draft.language is not None and not re.fullmatch(r"[a-z]{2,3}", draft.language):
-        raise Invalid("Validation failed: Language is not a valid ISO 639 code")
+
+
+# -- rendering, mentions, tags ------------------------------------------------------------
 
 
 async def _render(tx: Tx, text: str) -> tuple[str, list[Account], list[tuple[str, str]], list[str]]:
@@ -80,19 +122,38 @@ async def _render(tx: Tx, text: str) -> tuple[str, list[Account], list[tuple[str
     return parsed.html, mentioned, parsed.tags, parsed.links
 
 
-async def _attach_tags(tx: Tx, status: Status, tags: list[tuple[str, str]]) -> None:
+async def _ensure_tags(tx: Tx, tags: list[tuple[str, str]]) -> list[Tag]:
+    """The Tag rows for ``tags`` (name, as written), created when new. Insert-or-ignore,
+    so two posts introducing the same tag at once do not collide."""
     s = tx.session
-    now = datetime.now(timezone.utc)
-    for key, shown in tags[:20]:
-        key = key[:255]
-        tag = await s.scalar(select(Tag).where(Tag.name == key))
-        if tag is None:
-            tag = Tag(name=key, display_name=shown[:255])
-            s.add(tag)
-            await s.flush()
-        if status.visibility in ("public", "unlisted"):
-            tag.last_status_at = now
-        s.add(StatusTag(status_id=status.id, tag_id=tag.id))
+    wanted: dict[str, str] = {}
+    for key, shown in tags:
+        if len(wanted) >= MAX_TAGS:
+            break
+        wanted.setdefault(key[:255], shown[:255])
+    if not wanted:
+        return []
+    found = {t.name: t for t in await s.scalars(select(Tag).where(Tag.name.in_(wanted)))}
+    missing = [name for name in wanted if name not in found]
+    if missing:
+        now = datetime.now(timezone.utc)
+        insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
+        rows = [{"id": new_id(), "name": n, "display_name": wanted[n], "created_at": now} for n in missing]
+        await s.execute(insert(Tag).values(rows).on_conflict_do_nothing(index_elements=["name"]))
+        found.update({t.name: t for t in await s.scalars(select(Tag).where(Tag.name.in_(missing)))})
+    return [found[n] for n in wanted if n in found]
+
+
+async def _attach_tags(tx: Tx, status: Status, tags: list[tuple[str, str]]) -> None:
+    rows = await _ensure_tags(tx, tags)
+    for tag in rows:
+        tx.session.add(StatusTag(status_id=status.id, tag_id=tag.id))
+    if rows and status.visibility in OPEN_VISIBILITIES:
+        # Only posts anyone may see make a tag "in use" (search, trends); a tag used only
+        # in followers-only or direct posts stays out of sight.
+        await tx.session.execute(
+            update(Tag).where(Tag.id.in_([t.id for t in rows])).values(last_status_at=datetime.now(timezone.utc))
+        )
 
 
 async def _status_event_facts(tx: Tx, status: Status) -> tuple[tuple[int, ...], tuple[str, ...]]:
@@ -106,50 +167,80 @@ async def _status_event_facts(tx: Tx, status: Status) -> tuple[tuple[int, ...], 
     return mentioned, tags
 
 
+# -- posting ---------------------------------------------------------------------------------
+
+
+async def _replay(tx: Tx, author: Account, key: str) -> Status | None:
+    """The status an earlier request with this key created, if still fresh; a stale key is
+    forgotten so that it can be claimed again."""
+    s = tx.session
+    row = await s.scalar(select(IdempotencyKey).where(IdempotencyKey.account_id == author.id, IdempotencyKey.key == key))
+    if row is None:
+        return None
+    if row.created_at >= datetime.now(timezone.utc) - IDEMPOTENCY_TTL:
+        status = await s.get(Status, row.status_id)
+        if status is not None:
+            return status
+    await s.delete(row)
+    await s.flush()
+    return None
+
+
+async def _reply_target(tx: Tx, author: Account, in_reply_to_id: int | None) -> Status | None:
+    """The post being answered; one the author may not see does not exist for them."""
+    if in_reply_to_id is None:
+        return None
+    parent = await tx.session.get(Status, in_reply_to_id)
+    if parent is None or parent.reblog_of_id is not None or not await can_see(tx.session, parent, author.id):
+        raise NotFound("Record not found")
+    return parent
+
+
 async def create_status(
     tx: Tx, author: Account, draft: StatusDraft, *, idempotency_key: str | None = None
 ) -> Status:
+    """Post a status. With ``idempotency_key``, a repeat within an hour returns the first
+    status instead of posting again. The key row is written first, so a concurrent
+    duplicate waits on it and then fails (the route retries, and replays)."""
     s = tx.session
-    if idempotency_key:
-        existing = await s.scalar(
-            select(IdempotencyKey.status_id).where(
-                IdempotencyKey.account_id == author.id, IdempotencyKey.key == idempotency_key[:255]
-            )
-        )
-        if existing is not None:
-            status = await s.get(Status, existing)
-            if status is not None:
-                return status
+    key = (idempotency_key or "").strip()[:255] or None
+    if key:
+        replayed = await _replay(tx, author, key)
+        if replayed is not None:
+            return replayed
+    if draft.visibility not in VISIBILITIES:
+        raise Invalid(f"Validation failed: Visibility must be one of {', '.join(VISIBILITIES)}")
     # Media attachment is validated by the media module when present.
     from szpak.domain import media as media_actions
 
     media = await media_actions.claim_for_status(tx, author, draft.media_ids) if draft.media_ids else []
-    _check_draft(tx, draft, has_media=bool(media))
+    _check_text(tx, draft.text, draft.spoiler_text, has_media=bool(media))
+    language = normalize_language(draft.language)
+    parent = await _reply_target(tx, author, draft.in_reply_to_id)
 
-    parent: Status | None = None
-    if draft.in_reply_to_id is not None:
-        parent = await s.get(Status, draft.in_reply_to_id)
-        if parent is None or parent.reblog_of_id is not None or not await can_see(s, parent, author.id):
-            raise NotFound("Record not found")
-
+    status_id = new_id()
+    if key:
+        s.add(IdempotencyKey(account_id=author.id, key=key, status_id=status_id))
+        await s.flush()
     content, mentioned, tags, links = await _render(tx, draft.text)
     status = Status(
+        id=status_id,
         account_id=author.id,
         text=draft.text,
         content=content,
         spoiler_text=draft.spoiler_text,
         visibility=draft.visibility,
         sensitive=draft.sensitive or bool(draft.spoiler_text),
-        language=draft.language,
+        language=language,
         in_reply_to_id=parent.id if parent else None,
         in_reply_to_account_id=parent.account_id if parent else None,
+        conversation_id=(parent.conversation_id or parent.id) if parent else status_id,
         application_id=draft.application_id,
         meta={"links": links} if links else {},
         has_media=bool(media),
     )
     s.add(status)
     await s.flush()
-    status.conversation_id = (parent.conversation_id or parent.id) if parent else status.id
     for acc in mentioned:
         s.add(StatusMention(status_id=status.id, account_id=acc.id))
     await _attach_tags(tx, status, tags)
@@ -157,27 +248,20 @@ async def create_status(
         await media_actions.attach(tx, status, media)
     if status.visibility == "public" and author.indexable:
         search_index.index_status(tx, status)
-
-    now = datetime.now(timezone.utc)
-    await s.execute(
-        update(Account)
-        .where(Account.id == author.id)
-        .values(statuses_count=Account.statuses_count + 1, last_status_at=now)
-    )
-    if parent is not None:
-        await s.execute(update(Status).where(Status.id == parent.id).values(replies_count=Status.replies_count + 1))
-    if idempotency_key:
-        s.add(IdempotencyKey(account_id=author.id, key=idempotency_key[:255], status_id=status.id))
+    await _count_new(tx, status)
     await s.flush()
 
+    mentioned_ids = {a.id for a in mentioned}
     for acc in mentioned:
         await notify(tx, acc.id, author.id, "mention", status.id)
-    if status.visibility in ("public", "unlisted", "private"):
-        subscribers = await s.scalars(
-            select(Follow.account_id).where(Follow.target_account_id == author.id, Follow.notify.is_(True))
+    if status.visibility != "direct":
+        subscribers = list(
+            await s.scalars(
+                select(Follow.account_id).where(Follow.target_account_id == author.id, Follow.notify.is_(True))
+            )
         )
         for follower_id in subscribers:
-            if follower_id not in {a.id for a in mentioned}:
+            if follower_id not in mentioned_ids:
                 await notify(tx, follower_id, author.id, "status", status.id)
 
     tx.emit(
@@ -196,68 +280,146 @@ async def create_status(
     return status
 
 
-async def own_status(tx: Tx, actor: Account, status_id: int) -> Status:
+async def _count_new(tx: Tx, status: Status) -> None:
+    """Raise the counters a new post or reblog affects (see the module docstring)."""
+    s = tx.session
+    if status.visibility != "direct":
+        await s.execute(
+            update(Account)
+            .where(Account.id == status.account_id)
+            .values(statuses_count=Account.statuses_count + 1, last_status_at=datetime.now(timezone.utc))
+        )
+    if status.in_reply_to_id is not None and status.visibility in OPEN_VISIBILITIES:
+        await s.execute(
+            update(Status).where(Status.id == status.in_reply_to_id).values(replies_count=Status.replies_count + 1)
+        )
+    if status.reblog_of_id is not None:
+        await s.execute(
+            update(Status).where(Status.id == status.reblog_of_id).values(reblogs_count=Status.reblogs_count + 1)
+        )
+
+
+async def _count_gone(tx: Tx, status: Status) -> None:
+    """Undo :func:`_count_new` for a status being deleted."""
+    s = tx.session
+    if status.visibility != "direct":
+        await s.execute(
+            update(Account)
+            .where(Account.id == status.account_id, Account.statuses_count > 0)
+            .values(statuses_count=Account.statuses_count - 1)
+        )
+    if status.in_reply_to_id is not None and status.visibility in OPEN_VISIBILITIES:
+        await s.execute(
+            update(Status)
+            .where(Status.id == status.in_reply_to_id, Status.replies_count > 0)
+            .values(replies_count=Status.replies_count - 1)
+        )
+    if status.reblog_of_id is not None:
+        await s.execute(
+            update(Status)
+            .where(Status.id == status.reblog_of_id, Status.reblogs_count > 0)
+            .values(reblogs_count=Status.reblogs_count - 1)
+        )
+
+
+# -- editing ---------------------------------------------------------------------------------
+
+
+async def own_status(tx: Tx, actor: Account, status_id: int, *, allow_reblog: bool = False) -> Status:
+    """The actor's own status. Someone else's is 403 if the actor can see it, else 404."""
     status = await tx.session.get(Status, status_id)
-    if status is None or status.reblog_of_id is not None:
+    if status is None or (status.reblog_of_id is not None and not allow_reblog):
         raise NotFound()
     if status.account_id != actor.id:
         # No account, brand or not, may edit or delete another account's post.
-        visible = await can_see(tx.session, status, actor.id)
-        if not visible:
+        if not await can_see(tx.session, status, actor.id):
             raise NotFound()
         raise Forbidden("This action is not allowed")
     return status
 
 
-async def edit_status(tx: Tx, actor: Account, status_id: int, draft: StatusDraft) -> Status:
+def _snapshot(status: Status, actor: Account, at: datetime) -> StatusEdit:
+    return StatusEdit(
+        status_id=status.id, account_id=actor.id, text=status.text, content=status.content,
+        spoiler_text=status.spoiler_text, sensitive=status.sensitive, created_at=at,
+    )
+
+
+def _as_changes(changes: StatusChanges | StatusDraft) -> StatusChanges:
+    """A whole draft as an edit that sets every field it carries (visibility aside)."""
+    if isinstance(changes, StatusChanges):
+        return changes
+    return StatusChanges(
+        text=changes.text, spoiler_text=changes.spoiler_text, sensitive=changes.sensitive,
+        language=changes.language, media_ids=list(changes.media_ids),
+    )
+
+
+async def edit_status(tx: Tx, actor: Account, status_id: int, changes: StatusChanges | StatusDraft) -> Status:
+    """Edit the actor's post. Text, content warning, sensitivity and media make a new
+    revision (``/history``; the first edit also records the original); a language-only
+    change is applied quietly; a request that changes nothing changes nothing.
+    Visibility never changes on edit, as in Mastodon."""
     s = tx.session
+    changes = _as_changes(changes)
     status = await own_status(tx, actor, status_id)
     from szpak.domain import media as media_actions
 
-    media = await media_actions.claim_for_status(tx, actor, draft.media_ids, status_id=status.id) if draft.media_ids else []
-    draft.visibility = status.visibility  # visibility can't change on edit
-    _check_draft(tx, draft, has_media=bool(media))
-    first_edit = status.edited_at is None
-    if first_edit:
-        s.add(
-            StatusEdit(
-                status_id=status.id, account_id=actor.id, text=status.text, content=status.content,
-                spoiler_text=status.spoiler_text, sensitive=status.sensitive, created_at=status.created_at,
-            )
-        )
-    content, mentioned, tags, links = await _render(tx, draft.text)
-    status.text = draft.text
-    status.content = content
-    status.spoiler_text = draft.spoiler_text
-    status.sensitive = draft.sensitive or bool(draft.spoiler_text)
-    if draft.language is not None:
-        status.language = draft.language
-    status.edited_at = datetime.now(timezone.utc)
-    status.meta = {"links": links} if links else {}
-    await s.flush()
-    s.add(
-        StatusEdit(
-            status_id=status.id, account_id=actor.id, text=status.text, content=status.content,
-            spoiler_text=status.spoiler_text, sensitive=status.sensitive, created_at=status.edited_at,
-        )
+    media = (
+        await media_actions.claim_for_status(tx, actor, changes.media_ids, status_id=status.id)
+        if changes.media_ids
+        else []
     )
-    # Mentions added by the edit become visible to those accounts; old ones stay (as Mastodon).
+    text = status.text if changes.text is None else changes.text
+    spoiler = status.spoiler_text if changes.spoiler_text is None else changes.spoiler_text
+    sensitive = status.sensitive if changes.sensitive is None else changes.sensitive
+    sensitive = sensitive or bool(spoiler)
+    has_media = bool(media) if changes.media_ids is not None else status.has_media
+    _check_text(tx, text, spoiler, has_media=has_media)
+    if changes.language is not None:
+        status.language = normalize_language(changes.language) or status.language
+    significant = (
+        text != status.text
+        or spoiler != status.spoiler_text
+        or sensitive != status.sensitive
+        or bool(media)
+        or (changes.media_ids == [] and status.has_media)
+    )
+    if not significant:
+        await s.flush()
+        return status
+
+    now = datetime.now(timezone.utc)
+    if status.edited_at is None:
+        s.add(_snapshot(status, actor, status.created_at))
+    content, mentioned, tags, links = await _render(tx, text)
+    status.text, status.content, status.spoiler_text, status.sensitive = text, content, spoiler, sensitive
+    status.edited_at = now
+    status.meta = {"links": links} if links else {}
+    s.add(_snapshot(status, actor, now))
+    await s.flush()
+
+    # Mentions added by the edit make the post visible to those accounts and tell them;
+    # earlier ones stay (as Mastodon), so nobody loses a post they were shown.
     old_mentions = set(await s.scalars(select(StatusMention.account_id).where(StatusMention.status_id == status.id)))
-    for acc in mentioned:
-        if acc.id not in old_mentions:
-            s.add(StatusMention(status_id=status.id, account_id=acc.id))
+    added = [acc for acc in mentioned if acc.id not in old_mentions]
+    for acc in added:
+        s.add(StatusMention(status_id=status.id, account_id=acc.id))
     await s.execute(delete(StatusTag).where(StatusTag.status_id == status.id))
     await s.flush()
     await _attach_tags(tx, status, tags)
-    if media or draft.media_ids == []:
+    if changes.media_ids is not None:
         await media_actions.replace(tx, status, media)
+        status.has_media = bool(media)
     await search_index.unindex_status(tx, status)
     if status.visibility == "public" and actor.indexable:
         search_index.index_status(tx, status)
     await s.flush()
 
+    for acc in added:
+        await notify(tx, acc.id, actor.id, "mention", status.id)
     # Those who reblogged it are told it changed.
-    rebloggers = await s.scalars(select(Status.account_id).where(Status.reblog_of_id == status.id).distinct())
+    rebloggers = list(await s.scalars(select(Status.account_id).where(Status.reblog_of_id == status.id).distinct()))
     for rid in rebloggers:
         await notify(tx, rid, actor.id, "update", status.id)
     mentioned_ids, tag_names = await _status_event_facts(tx, status)
@@ -271,26 +433,13 @@ async def edit_status(tx: Tx, actor: Account, status_id: int, draft: StatusDraft
     return status
 
 
+# -- deleting --------------------------------------------------------------------------------
+
+
 async def _delete_row(tx: Tx, status: Status) -> None:
     s = tx.session
     mentioned_ids, tag_names = await _status_event_facts(tx, status)
-    await s.execute(
-        update(Account)
-        .where(Account.id == status.account_id, Account.statuses_count > 0)
-        .values(statuses_count=Account.statuses_count - 1)
-    )
-    if status.in_reply_to_id is not None:
-        await s.execute(
-            update(Status)
-            .where(Status.id == status.in_reply_to_id, Status.replies_count > 0)
-            .values(replies_count=Status.replies_count - 1)
-        )
-    if status.reblog_of_id is not None:
-        await s.execute(
-            update(Status)
-            .where(Status.id == status.reblog_of_id, Status.reblogs_count > 0)
-            .values(reblogs_count=Status.reblogs_count - 1)
-        )
+    await _count_gone(tx, status)
     await s.delete(status)
     await s.flush()
     tx.emit(
@@ -305,9 +454,15 @@ async def _delete_row(tx: Tx, status: Status) -> None:
 
 
 async def delete_status(tx: Tx, actor: Account, status_id: int) -> Status:
-    """Delete the actor's own status (and the reblogs of it). Returns the deleted row's data."""
-    s = tx.session
-    status = await own_status(tx, actor, status_id)
+    """Delete the actor's own status (and the reblogs of it), or the actor's own reblog
+    (an unreblog, as Mastodon allows). Returns the deleted row's data."""
+    status = await own_status(tx, actor, status_id, allow_reblog=True)
+    if status.reblog_of_id is not None:
+        await _delete_row(tx, status)
+        original = await tx.session.get(Status, status.reblog_of_id)
+        if original is not None:
+            await withdraw(tx, original.account_id, actor.id, "reblog", original.id)
+        return status
     return await remove_status(tx, status)
 
 
@@ -322,34 +477,47 @@ async def remove_status(tx: Tx, status: Status) -> Status:
     return status
 
 
-async def reblog(tx: Tx, actor: Account, status_id: int, visibility: str = "public") -> Status:
+# -- reblogs ---------------------------------------------------------------------------------
+
+
+async def _visible_original(tx: Tx, actor: Account, status_id: int) -> Status:
+    """The post behind ``status_id`` (itself, or what it reblogs), if the actor may see it."""
     s = tx.session
-    original = await s.get(Status, status_id)
-    if original is None or not await can_see(s, original, actor.id):
+    status = await s.get(Status, status_id)
+    if status is None or not await can_see(s, status, actor.id):
         raise NotFound()
-    if original.reblog_of_id is not None:
-        original = await s.get(Status, original.reblog_of_id)
-        assert original is not None
+    if status.reblog_of_id is not None:
+        original = await s.get(Status, status.reblog_of_id)
+        if original is None:
+            raise NotFound()
+        return original
+    return status
+
+
+async def reblog(tx: Tx, actor: Account, status_id: int, visibility: str = "public") -> Status:
+    """Boost a post; returns the reblog row (an existing one when repeated).
+
+    Direct posts are never boosted, and followers-only ones only by their author, to the
+    same followers: a boost must not widen a post's audience.
+    """
+    s = tx.session
+    if visibility not in REBLOG_VISIBILITIES:
+        raise Invalid(f"Validation failed: Visibility must be one of {', '.join(REBLOG_VISIBILITIES)}")
+    original = await _visible_original(tx, actor, status_id)
     if original.visibility == "direct" or (original.visibility == "private" and original.account_id != actor.id):
         raise Forbidden("This action is not allowed")
     existing = await s.scalar(
-        select(Status).where(Status.account_id == actor.id, Status.reblog_of_id == original.id)
+        select(Status).where(Status.account_id == actor.id, Status.reblog_of_id == original.id).limit(1)
     )
     if existing is not None:
         return existing
-    if visibility not in ("public", "unlisted", "private"):
-        visibility = "public"
     if original.visibility == "private":
         visibility = "private"
     rb = Status(account_id=actor.id, reblog_of_id=original.id, visibility=visibility, text="", content="")
+    rb.conversation_id = original.conversation_id
     s.add(rb)
     await s.flush()
-    await s.execute(update(Status).where(Status.id == original.id).values(reblogs_count=Status.reblogs_count + 1))
-    await s.execute(
-        update(Account)
-        .where(Account.id == actor.id)
-        .values(statuses_count=Account.statuses_count + 1, last_status_at=datetime.now(timezone.utc))
-    )
+    await _count_new(tx, rb)
     await notify(tx, original.account_id, actor.id, "reblog", original.id)
     tx.emit(
         StatusCreated(
@@ -362,35 +530,38 @@ async def reblog(tx: Tx, actor: Account, status_id: int, visibility: str = "publ
 
 
 async def unreblog(tx: Tx, actor: Account, status_id: int) -> Status:
+    """Undo the actor's boost of a post; returns the post. Not boosted is not an error."""
     s = tx.session
-    original = await s.get(Status, status_id)
-    if original is None or not await can_see(s, original, actor.id):
-        raise NotFound()
-    if original.reblog_of_id is not None:
-        original = await s.get(Status, original.reblog_of_id) or original
-    rb = await s.scalar(select(Status).where(Status.account_id == actor.id, Status.reblog_of_id == original.id))
+    original = await _visible_original(tx, actor, status_id)
+    rb = await s.scalar(select(Status).where(Status.account_id == actor.id, Status.reblog_of_id == original.id).limit(1))
     if rb is not None:
         await _delete_row(tx, rb)
         await withdraw(tx, original.account_id, actor.id, "reblog", original.id)
-    await s.refresh(original)
     return original
 
 
+# -- pins ------------------------------------------------------------------------------------
+
+
 async def pin(tx: Tx, actor: Account, status_id: int) -> Status:
+    """Feature one of the actor's own public, unlisted or followers-only posts (at most five)."""
     s = tx.session
     status = await s.get(Status, status_id)
     if status is None or not await can_see(s, status, actor.id):
         raise NotFound()
-    if status.account_id != actor.id or status.reblog_of_id is not None:
-        raise Invalid("Validation failed: Status can only pin your own posts")
-    if status.visibility not in ("public", "unlisted", "private"):
-        raise Invalid("Validation failed: Status can't pin a direct message")
+    if status.reblog_of_id is not None:
+        raise Invalid("Validation failed: Reblogs can't be pinned")
+    if status.account_id != actor.id:
+        raise Invalid("Validation failed: You can only pin your own posts")
+    if status.visibility not in REBLOG_VISIBILITIES:
+        raise Invalid("Validation failed: Direct messages can't be pinned")
+    if await s.scalar(select(StatusPin.id).where(StatusPin.account_id == actor.id, StatusPin.status_id == status.id)):
+        return status
     count = await s.scalar(select(func.count()).select_from(StatusPin).where(StatusPin.account_id == actor.id))
-    exists = await s.scalar(select(StatusPin.id).where(StatusPin.account_id == actor.id, StatusPin.status_id == status.id))
-    if not exists:
-        if (count or 0) >= 5:
-            raise Invalid("Validation failed: You have already pinned the maximum number of posts")
-        s.add(StatusPin(account_id=actor.id, status_id=status.id))
+    if (count or 0) >= MAX_PINS:
+        raise Invalid("Validation failed: You have already pinned the maximum number of posts")
+    s.add(StatusPin(account_id=actor.id, status_id=status.id))
+    await s.flush()
     return status
 
 

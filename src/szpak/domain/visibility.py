@@ -37,17 +37,24 @@ PUBLIC_TIMELINE_VISIBILITIES = ("public",)
 OPEN_VISIBILITIES = ("public", "unlisted")
 
 
+# The subqueries below read aliases of their tables, so that they stay correlated to the
+# status row even inside a query that itself joins ``accounts``, ``follows``... (e.g.
+# reblogged_by selects Account rows next to Status rows).
+
+
 def blocked_either_way(viewer_id: int, author_col: ColumnElement[int]) -> ColumnElement[bool]:
+    block = aliased(Block)
     return exists().where(
         or_(
-            and_(Block.account_id == viewer_id, Block.target_account_id == author_col),
-            and_(Block.account_id == author_col, Block.target_account_id == viewer_id),
+            and_(block.account_id == viewer_id, block.target_account_id == author_col),
+            and_(block.account_id == author_col, block.target_account_id == viewer_id),
         )
     )
 
 
 def _author_suspended(table: Any) -> ColumnElement[bool]:
-    return exists().where(and_(Account.id == table.account_id, Account.suspended_at.is_not(None)))
+    author = aliased(Account)
+    return exists().where(and_(author.id == table.account_id, author.suspended_at.is_not(None)))
 
 
 def author_not_suspended(viewer_id: int | None) -> ColumnElement[bool]:
@@ -62,8 +69,9 @@ def _row_visible(table: Any, viewer_id: int | None) -> ColumnElement[bool]:
     open_ = table.visibility.in_(OPEN_VISIBILITIES)
     if viewer_id is None:
         return and_(open_, not_(_author_suspended(table)))
-    follows_author = exists().where(and_(Follow.account_id == viewer_id, Follow.target_account_id == table.account_id))
-    mentioned = exists().where(and_(StatusMention.status_id == table.id, StatusMention.account_id == viewer_id))
+    follow, mention = aliased(Follow), aliased(StatusMention)
+    follows_author = exists().where(and_(follow.account_id == viewer_id, follow.target_account_id == table.account_id))
+    mentioned = exists().where(and_(mention.status_id == table.id, mention.account_id == viewer_id))
     return or_(
         table.account_id == viewer_id,
         and_(
@@ -97,8 +105,9 @@ def not_muted_clause(viewer_id: int | None) -> ColumnElement[bool]:
     if viewer_id is None:
         return true()
     now = datetime.now(timezone.utc)
-    muted = select(Mute.target_account_id).where(
-        Mute.account_id == viewer_id, or_(Mute.expires_at.is_(None), Mute.expires_at > now)
+    mute = aliased(Mute)
+    muted = select(mute.target_account_id).where(
+        mute.account_id == viewer_id, or_(mute.expires_at.is_(None), mute.expires_at > now)
     )
     original = aliased(Status, name="muted_original")
     return and_(

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, exists, or_, select
+from sqlalchemy import and_, case, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from szpak.storage.models import Account, AccountTerm, Follow
@@ -30,6 +30,7 @@ from szpak.text.normalize import fold
 #: Word separators in usernames (``jan_kowalski``) and display names.
 _SPLIT_RE = re.compile(r"[^\w]+|_", re.UNICODE)
 MAX_QUERY_WORDS = 5
+_DOMAIN_RE = re.compile(r"[a-z0-9.-]+(:\d{1,5})?")
 TERM_LENGTH = 64
 
 
@@ -66,10 +67,10 @@ def parse_query(q: str, local_domain: str | None = None) -> ParsedQuery:
     """``@alice``, ``alice@our.domain`` and ``alice`` all name the local ``alice``;
     ``alice@elsewhere`` names a remote account (found only when already known)."""
     text = (q or "").strip()
-    handle = text.lstrip("@")
+    handle = fold(text.lstrip("@"))
     if handle and " " not in handle and handle.count("@") <= 1:
         user, _, dom = handle.partition("@")
-        if re.fullmatch(r"[A-Za-z0-9_]+", user or ""):
+        if re.fullmatch(r"[a-z0-9_]+", user or "") and (not dom or _DOMAIN_RE.fullmatch(dom)):
             if dom and (local_domain is None or dom.lower() != local_domain.lower()):
                 return ParsedQuery(user.lower(), dom.lower(), ())
             return ParsedQuery(user.lower(), None, tuple(words(user))[:MAX_QUERY_WORDS])
@@ -113,7 +114,7 @@ async def search_accounts(
         exact = Account.username_lower == parsed.username
     elif parsed.words:
         where = [_prefix_match(w) for w in parsed.words]
-        exact = Account.username_lower == (parsed.username or "\x00")
+        exact = Account.username_lower == parsed.username if parsed.username else false()
     else:
         return []
     followed = (

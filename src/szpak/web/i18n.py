@@ -124,7 +124,7 @@ class Formatter:
             return self.date(moment)
         for unit, seconds, limit in (("minute", 60, 45 * 60), ("hour", 3600, 22 * 3600), ("day", 86400, None)):
             if limit is None or age < limit:
-                count = max(1, round(age / seconds))
+                count = max(1, int(age / seconds + 0.5))  # half up, as the script's Math.floor(x + .5)
                 return format_timedelta(
                     timedelta(seconds=-count * seconds), granularity=unit, threshold=1,
                     add_direction=True, locale=self.lang,

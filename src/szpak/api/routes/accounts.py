@@ -12,7 +12,6 @@ Mastodon does, so ``max_id`` in their ``Link`` header is a follow id, not an acc
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -39,9 +38,6 @@ from szpak.storage.models import Account, Block, Follow, Status, StatusPin, Stat
 from szpak.storage.queries import load_accounts, load_bundle
 
 router = APIRouter()
-
-#: The default pictures (avatar-missing.png, header-missing.png) ship with the web UI's files.
-STATIC_DIR = Path(__file__).resolve().parents[2] / "web" / "static"
 
 #: Most ids one request may ask about (``id[]``), as a bound on the work one call can cause.
 MAX_IDS = 100
@@ -252,6 +248,8 @@ async def lookup(
 ) -> Any:
     """``alice``, ``@alice`` or ``alice@<this server>`` name a local account; ``alice@other``
     a remote one already known here."""
+    if "\x00" in params.acct:
+        raise NotFound()
     user, _, domain = params.acct.strip().lstrip("@").partition("@")
     domain_key = "" if not domain or domain.lower() == ctx.settings.domain.lower() else domain.lower()
     async with ctx.read() as s:
@@ -349,7 +347,7 @@ class AccountStatuses(Params):
     exclude_replies: bool = False
     exclude_reblogs: bool = False
     only_media: bool = False
-    tagged: str | None = Field(None, max_length=255)
+    tagged: str | None = Field(None, max_length=255, pattern=r"^[^\x00]*$")
 
 
 def account_statuses_query(account_id: int, viewer_id: int | None, f: AccountStatuses) -> Select[Any]:
@@ -547,21 +545,15 @@ async def mute(
 
 # -- serving uploaded pictures -------------------------------------------------------------------
 
-def _has_mount(app: FastAPI, path: str) -> bool:
-    return any(getattr(route, "path", None) == path for route in app.router.routes)
-
-
 def setup(app: FastAPI) -> None:
-    """Serve ``/system`` (uploaded pictures) from ``data_dir/system``; make sure ``/static``
-    (the default pictures) is served even before the web UI mounts its own."""
-    settings = app.state.settings
-    system = avatars.system_dir(settings.data_dir)
+    """Serve ``/system`` (uploaded pictures) from ``data_dir/system``. The default pictures
+    under ``/static`` are served by the web UI's mount (``web/routes.py``)."""
+    system = avatars.system_dir(app.state.settings.data_dir)
     app.mount("/system", StaticFiles(directory=system, check_dir=False), name="system")
 
-    async def on_startup(app_: FastAPI) -> None:
+    async def make_system_dir(_app: FastAPI) -> None:
+        # Created at start-up rather than import: a missing directory would make every
+        # /system request fail instead of answering 404.
         system.mkdir(parents=True, exist_ok=True)
-        if not _has_mount(app_, "/static"):
-            app_.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    app.state.startup_hooks.append(on_startup)
-
+    app.state.startup_hooks.append(make_system_dir)

@@ -38,7 +38,7 @@ from szpak.domain.visibility import can_see
 from szpak.storage.account_search import search_accounts
 from szpak.storage.models import Account, Status, Tag
 from szpak.storage.queries import load_bundle
-from szpak.storage.search import statuses_query, tag_histories, tags_query
+from szpak.storage.search import StatusPage, search_statuses, tag_histories, tags_query
 
 router = APIRouter()
 
@@ -152,8 +152,10 @@ async def _search(
     if "hashtags" in wanted and (m := _TAG_RE.fullmatch(q)):
         found.tags = list(await s.scalars(tags_query(m.group(1)).limit(page.limit).offset(offset)))
     if "statuses" in wanted and viewer_id is not None and (words := query_alternatives(q)):
-        sq = statuses_query(words, viewer_id, account_id=_account_filter(params.account_id))
-        found.statuses = page.finish(list(await s.scalars(page.apply(sq, Status.id).offset(offset))))
+        window = StatusPage(page.limit, offset, page.max_id, page.since_id, page.min_id)
+        found.statuses = await search_statuses(
+            s, words, viewer_id, window, account_id=_account_filter(params.account_id)
+        )
     return found
 
 

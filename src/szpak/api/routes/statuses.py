@@ -1,33 +1,128 @@
-"""``/api/v1/statuses``: post, read, edit, delete, and the actions on a status."""
+"""``/api/v1/statuses``: post, read, edit, delete, and the actions on a status.
+
+Each write opens one transaction and calls one domain action, then renders the result
+from a fresh read. Writes that insert a row another request may be inserting at the
+same moment (a favourite, an idempotent post) retry once on a unique-key collision:
+the second attempt sees the winner's row and answers as if it had been first.
+See docs/api/statuses.md.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from szpak.api.deps import Viewer, get_ctx, maybe, parse_id, require, viewer_account_id
+from szpak.api.errors import APIError
+from szpak.api.pagination import Page, link_header, page_params
 from szpak.api.params import Params, body
+from szpak.domain import interactions
 from szpak.domain import statuses as status_actions
-from szpak.domain.context import Context
-from szpak.domain.errors import NotFound
-from szpak.domain.visibility import can_see
-from szpak.storage.models import Status
-from szpak.storage.queries import load_bundle
+from szpak.domain.context import Context, Tx
+from szpak.domain.errors import Conflict, Invalid, NotFound
+from szpak.domain.visibility import can_see, not_muted_clause, visible_clause
+from szpak.storage.models import Account, Favourite, Status, StatusEdit, User
+from szpak.storage.queries import (
+    ancestor_ids,
+    depth_first,
+    descendant_tree,
+    load_bundle,
+    load_edits,
+    load_statuses,
+)
 
 router = APIRouter()
+T = TypeVar("T")
+
+#: ``GET /api/v1/statuses?id[]=`` answers for at most this many ids (as Mastodon).
+MULTI_LIMIT = 20
+#: Thread sizes in ``/context``: signed-in readers get whole threads; anonymous ones a
+#: bounded slice, as Mastodon limits unauthenticated context requests.
+CONTEXT_LIMIT = 4096
+ANONYMOUS_ANCESTORS = 40
+ANONYMOUS_DESCENDANTS = 60
+ANONYMOUS_DEPTH = 20
+
+Id = str | int
 
 
 class CreateStatus(Params):
-    status: str = Field("", max_length=100_000)
-    media_ids: list[str] = Field(default_factory=list, max_length=4)
-    in_reply_to_id: str | None = None
-    sensitive: bool = False
-    spoiler_text: str = Field("", max_length=10_000)
+    status: str | None = Field(None, max_length=100_000)
+    media_ids: list[Id] = Field(default_factory=list, max_length=4)
+    in_reply_to_id: Id | None = None
+    sensitive: bool | None = None
+    spoiler_text: str | None = Field(None, max_length=10_000)
     visibility: str | None = None
     language: str | None = None
     scheduled_at: str | None = None
+    poll: dict[str, Any] | None = None
+
+
+class EditStatus(Params):
+    status: str | None = Field(None, max_length=100_000)
+    spoiler_text: str | None = Field(None, max_length=10_000)
+    sensitive: bool | None = None
+    language: str | None = None
+    media_ids: list[Id] | None = Field(None, max_length=4)
+    poll: dict[str, Any] | None = None
+
+
+class ReblogParams(Params):
+    visibility: str | None = None
+
+
+def _media_ids(raw: list[Id] | None) -> list[int] | None:
+    if raw is None:
+        return None
+    out: list[int] = []
+    for value in raw:
+        try:
+            out.append(int(value))
+        except (TypeError, ValueError):
+            raise Invalid("Validation failed: Media attachments not found") from None
+    return out
+
+
+def _unsupported(*, poll: dict[str, Any] | None = None, scheduled_at: str | None = None) -> None:
+    """Refuse what Szpak cannot do yet rather than quietly posting something else."""
+    if poll:
+        raise APIError(422, "Validation failed: Polls are not supported yet")
+    if scheduled_at:
+        raise APIError(422, "Validation failed: Scheduled posts are not supported yet")
+
+
+def draft_from(params: CreateStatus, user: User | None, application_id: int | None) -> status_actions.StatusDraft:
+    """The new post as asked for, the account's posting defaults filling the gaps."""
+    _unsupported(poll=params.poll, scheduled_at=params.scheduled_at)
+    reply_to = parse_id(params.in_reply_to_id) if params.in_reply_to_id not in (None, "") else None
+    language = params.language if params.language else (user.default_language if user else None)
+    return status_actions.StatusDraft(
+        text=params.status or "",
+        spoiler_text=params.spoiler_text or "",
+        visibility=params.visibility or (user.default_visibility if user else "public"),
+        sensitive=params.sensitive if params.sensitive is not None else bool(user and user.default_sensitive),
+        language=language,
+        in_reply_to_id=reply_to,
+        media_ids=_media_ids(params.media_ids) or [],
+        application_id=application_id,
+    )
+
+
+async def run_action(ctx: Context, action: Callable[[Tx], Awaitable[T]]) -> T:
+    """Run ``action`` in a transaction, once more if it lost a race for a unique key."""
+    for attempt in (1, 2):
+        try:
+            async with ctx.tx() as tx:
+                return await action(tx)
+        except IntegrityError:
+            if attempt == 2:
+                raise Conflict("The request collided with another one; please retry") from None
+    raise AssertionError("unreachable")
 
 
 async def render_one(request: Request, ctx: Context, status_id: int, viewer_id: int | None) -> dict[str, Any]:
@@ -39,28 +134,14 @@ async def render_one(request: Request, ctx: Context, status_id: int, viewer_id: 
     return request.app.state.renderer.status(st, bundle)  # type: ignore[no-any-return]
 
 
-def draft_from(params: CreateStatus, default_visibility: str, application_id: int | None) -> status_actions.StatusDraft:
-    reply_to = None
-    if params.in_reply_to_id:
-        reply_to = parse_id(params.in_reply_to_id)
-    media: list[int] = []
-    for raw in params.media_ids:
-        try:
-            media.append(int(raw))
-        except ValueError:
-            from szpak.domain.errors import Invalid
+async def _visible(s: Any, status_id: int, viewer_id: int | None) -> Status:
+    st = await s.get(Status, status_id)
+    if st is None or not await can_see(s, st, viewer_id):
+        raise NotFound()
+    return st  # type: ignore[no-any-return]
 
-            raise Invalid("Validation failed: Media attachments not found") from None
-    return status_actions.StatusDraft(
-        text=params.status or "",
-        spoiler_text=params.spoiler_text or "",
-        visibility=params.visibility or default_visibility,
-        sensitive=params.sensitive,
-        language=(params.language or None),
-        in_reply_to_id=reply_to,
-        media_ids=media,
-        application_id=application_id,
-    )
+
+# -- posting and reading --------------------------------------------------------------------
 
 
 @router.post("/api/v1/statuses")
@@ -71,14 +152,43 @@ async def create_status(
     ctx: Context = Depends(get_ctx),
 ) -> Any:
     key = request.headers.get("idempotency-key")
-    async with ctx.tx() as tx:
-        author = await viewer.account(tx.session)
-        from szpak.storage.models import User
 
-        user = await tx.session.get(User, viewer.user_id)
-        draft = draft_from(params, user.default_visibility if user else "public", viewer.application_id)
-        status = await status_actions.create_status(tx, author, draft, idempotency_key=key)
+    async def action(tx: Tx) -> Status:
+        author = await viewer.account(tx.session)
+        user = await tx.session.get(User, viewer.user_id) if viewer.user_id else None
+        draft = draft_from(params, user, viewer.application_id)
+        return await status_actions.create_status(tx, author, draft, idempotency_key=key)
+
+    status = await run_action(ctx, action)
     return await render_one(request, ctx, status.id, viewer.account_id)
+
+
+@router.get("/api/v1/statuses")
+async def get_statuses(
+    request: Request, viewer: Viewer | None = maybe("read:statuses"), ctx: Context = Depends(get_ctx)
+) -> Any:
+    """Several statuses at once, in the order asked; unknown and invisible ids are left out."""
+    wanted: list[int] = []
+    for key, raw in request.query_params.multi_items():
+        if key not in ("id", "id[]"):
+            continue
+        try:
+            sid = parse_id(raw)
+        except NotFound:
+            continue
+        if sid not in wanted:
+            wanted.append(sid)
+    if len(wanted) > MULTI_LIMIT:
+        raise APIError(422, f"Validation failed: at most {MULTI_LIMIT} ids at once")
+    vid = viewer_account_id(viewer)
+    async with ctx.read() as s:
+        found = await load_statuses(s, wanted)
+        visible = set(found)
+        if found:
+            visible = set(await s.scalars(select(Status.id).where(Status.id.in_(found), visible_clause(vid))))
+        rows = [found[i] for i in wanted if i in visible]
+        bundle = await load_bundle(s, rows, vid)
+    return request.app.state.renderer.statuses(rows, bundle)
 
 
 @router.get("/api/v1/statuses/{status_id}")
@@ -88,21 +198,262 @@ async def get_status(
     sid = parse_id(status_id)
     vid = viewer_account_id(viewer)
     async with ctx.read() as s:
-        st = await s.get(Status, sid)
-        if st is None or not await can_see(s, st, vid):
-            raise NotFound()
+        st = await _visible(s, sid, vid)
         bundle = await load_bundle(s, [st], vid)
     return request.app.state.renderer.status(st, bundle)
+
+
+@router.put("/api/v1/statuses/{status_id}")
+async def edit_status(
+    request: Request,
+    status_id: str,
+    params: EditStatus = body(EditStatus),
+    viewer: Viewer = require("write:statuses"),
+    ctx: Context = Depends(get_ctx),
+) -> Any:
+    sid = parse_id(status_id)
+    _unsupported(poll=params.poll)
+    changes = status_actions.StatusChanges(
+        text=params.status,
+        spoiler_text=params.spoiler_text,
+        sensitive=params.sensitive,
+        language=params.language,
+        media_ids=_media_ids(params.media_ids),
+    )
+    async with ctx.tx() as tx:
+        actor = await viewer.account(tx.session)
+        await status_actions.edit_status(tx, actor, sid, changes)
+    return await render_one(request, ctx, sid, viewer.account_id)
 
 
 @router.delete("/api/v1/statuses/{status_id}")
 async def delete_status(
     request: Request, status_id: str, viewer: Viewer = require("write:statuses"), ctx: Context = Depends(get_ctx)
 ) -> Any:
+    """Delete one's own status; the answer carries its source ``text`` for redrafting."""
     sid = parse_id(status_id)
-    rendered = await render_one(request, ctx, sid, viewer.account_id)
+    rendered: dict[str, Any] | None = None
+    async with ctx.read() as s:
+        st = await s.get(Status, sid)
+        if st is not None and st.account_id == viewer.account_id:
+            bundle = await load_bundle(s, [st], viewer.account_id)
+            rendered = request.app.state.renderer.deleted_status(st, bundle)
     async with ctx.tx() as tx:
         actor = await viewer.account(tx.session)
-        status = await status_actions.delete_status(tx, actor, sid)
-    rendered["text"] = status.text
+        await status_actions.delete_status(tx, actor, sid)
+    if rendered is None:
+        raise NotFound()
     return rendered
+
+
+@router.get("/api/v1/statuses/{status_id}/history")
+async def history(
+    request: Request, status_id: str, viewer: Viewer | None = maybe("read:statuses"), ctx: Context = Depends(get_ctx)
+) -> Any:
+    """Every revision, oldest first; a never-edited post has one, itself."""
+    sid = parse_id(status_id)
+    async with ctx.read() as s:
+        st = await _visible(s, sid, viewer_account_id(viewer))
+        edits = await load_edits(s, st.id)
+        author = await s.get(Account, st.account_id)
+    if author is None:
+        raise NotFound()
+    if not edits:
+        edits = [
+            StatusEdit(
+                status_id=st.id, account_id=st.account_id, text=st.text, content=st.content,
+                spoiler_text=st.spoiler_text, sensitive=st.sensitive, created_at=st.created_at,
+            )
+        ]
+    renderer = request.app.state.renderer
+    return [renderer.status_edit(e, author) for e in edits]
+
+
+@router.get("/api/v1/statuses/{status_id}/source")
+async def source(
+    request: Request,
+    status_id: str,
+    viewer: Viewer = require("read:statuses", user=False),
+    ctx: Context = Depends(get_ctx),
+) -> Any:
+    sid = parse_id(status_id)
+    async with ctx.read() as s:
+        st = await _visible(s, sid, viewer.account_id)
+    return request.app.state.renderer.status_source(st)
+
+
+@router.get("/api/v1/statuses/{status_id}/context")
+async def context(
+    request: Request, status_id: str, viewer: Viewer | None = maybe("read:statuses"), ctx: Context = Depends(get_ctx)
+) -> Any:
+    """The thread around a post: ancestors root first, descendants depth-first (each reply
+    followed by its own replies, siblings oldest first). Only posts the viewer may see
+    appear; muted authors are left out, as Mastodon does."""
+    sid = parse_id(status_id)
+    vid = viewer_account_id(viewer)
+    up_limit = CONTEXT_LIMIT if vid is not None else ANONYMOUS_ANCESTORS
+    down_limit = CONTEXT_LIMIT if vid is not None else ANONYMOUS_DESCENDANTS
+    depth = CONTEXT_LIMIT if vid is not None else ANONYMOUS_DEPTH
+    async with ctx.read() as s:
+        st = await _visible(s, sid, vid)
+        if st.reblog_of_id is not None:
+            st = await _visible(s, st.reblog_of_id, vid)
+        up = await ancestor_ids(s, st, limit=up_limit)
+        tree = await descendant_tree(s, st.id, limit=CONTEXT_LIMIT, max_depth=depth)
+        candidates = set(up) | {i for i, _ in tree}
+        shown: dict[int, Status] = {}
+        if candidates:
+            rows = await s.scalars(
+                select(Status).where(Status.id.in_(candidates), visible_clause(vid), not_muted_clause(vid))
+            )
+            shown = {row.id: row for row in rows}
+        ancestors = [shown[i] for i in reversed(up) if i in shown]
+        descendants = [shown[i] for i in depth_first(st.id, tree) if i in shown][:down_limit]
+        bundle = await load_bundle(s, ancestors + descendants, vid)
+    renderer = request.app.state.renderer
+    return {"ancestors": renderer.statuses(ancestors, bundle), "descendants": renderer.statuses(descendants, bundle)}
+
+
+# -- actions on a status ----------------------------------------------------------------------
+
+
+async def _act(
+    request: Request,
+    ctx: Context,
+    viewer: Viewer,
+    status_id: str,
+    action: Callable[[Tx, Account, int], Awaitable[Status]],
+) -> Any:
+    """Run a one-status action for the viewer and render the status it returns."""
+    sid = parse_id(status_id)
+
+    async def run(tx: Tx) -> Status:
+        actor = await viewer.account(tx.session)
+        return await action(tx, actor, sid)
+
+    status = await run_action(ctx, run)
+    return await render_one(request, ctx, status.id, viewer.account_id)
+
+
+@router.post("/api/v1/statuses/{status_id}/reblog")
+async def reblog(
+    request: Request,
+    status_id: str,
+    params: ReblogParams = body(ReblogParams),
+    viewer: Viewer = require("write:statuses"),
+    ctx: Context = Depends(get_ctx),
+) -> Any:
+    """Boost; answers with the reblog (its ``reblog`` holds the post)."""
+
+    async def action(tx: Tx, actor: Account, sid: int) -> Status:
+        visibility = params.visibility
+        if not visibility:
+            user = await tx.session.get(User, viewer.user_id) if viewer.user_id else None
+            default = user.default_visibility if user else "public"
+            visibility = default if default in status_actions.REBLOG_VISIBILITIES else "private"
+        return await status_actions.reblog(tx, actor, sid, visibility)
+
+    return await _act(request, ctx, viewer, status_id, action)
+
+
+@router.post("/api/v1/statuses/{status_id}/unreblog")
+async def unreblog(
+    request: Request, status_id: str, viewer: Viewer = require("write:statuses"), ctx: Context = Depends(get_ctx)
+) -> Any:
+    return await _act(request, ctx, viewer, status_id, status_actions.unreblog)
+
+
+@router.post("/api/v1/statuses/{status_id}/favourite")
+async def favourite(
+    request: Request, status_id: str, viewer: Viewer = require("write:favourites"), ctx: Context = Depends(get_ctx)
+) -> Any:
+    return await _act(request, ctx, viewer, status_id, interactions.favourite)
+
+
+@router.post("/api/v1/statuses/{status_id}/unfavourite")
+async def unfavourite(
+    request: Request, status_id: str, viewer: Viewer = require("write:favourites"), ctx: Context = Depends(get_ctx)
+) -> Any:
+    return await _act(request, ctx, viewer, status_id, interactions.unfavourite)
+
+
+@router.post("/api/v1/statuses/{status_id}/bookmark")
+async def bookmark(
+    request: Request, status_id: str, viewer: Viewer = require("write:bookmarks"), ctx: Context = Depends(get_ctx)
+) -> Any:
+    return await _act(request, ctx, viewer, status_id, interactions.bookmark)
+
+
+@router.post("/api/v1/statuses/{status_id}/unbookmark")
+async def unbookmark(
+    request: Request, status_id: str, viewer: Viewer = require("write:bookmarks"), ctx: Context = Depends(get_ctx)
+) -> Any:
+    return await _act(request, ctx, viewer, status_id, interactions.unbookmark)
+
+
+@router.post("/api/v1/statuses/{status_id}/pin")
+async def pin(
+    request: Request, status_id: str, viewer: Viewer = require("write:accounts"), ctx: Context = Depends(get_ctx)
+) -> Any:
+    return await _act(request, ctx, viewer, status_id, status_actions.pin)
+
+
+@router.post("/api/v1/statuses/{status_id}/unpin")
+async def unpin(
+    request: Request, status_id: str, viewer: Viewer = require("write:accounts"), ctx: Context = Depends(get_ctx)
+) -> Any:
+    return await _act(request, ctx, viewer, status_id, status_actions.unpin)
+
+
+# -- who interacted -----------------------------------------------------------------------------
+
+
+@router.get("/api/v1/statuses/{status_id}/favourited_by")
+async def favourited_by(
+    request: Request,
+    response: Response,
+    status_id: str,
+    page: Page = Depends(page_params(default=40, maximum=80)),
+    viewer: Viewer | None = maybe("read:statuses"),
+    ctx: Context = Depends(get_ctx),
+) -> Any:
+    """Accounts that favourited the post, newest first; paged by the favourite's id."""
+    sid = parse_id(status_id)
+    vid = viewer_account_id(viewer)
+    async with ctx.read() as s:
+        st = await _visible(s, sid, vid)
+        query = (
+            select(Favourite.id, Account)
+            .join(Account, Account.id == Favourite.account_id)
+            .where(Favourite.status_id == st.id, Account.suspended_at.is_(None))
+        )
+        rows = page.finish(list((await s.execute(page.apply(query, Favourite.id))).all()))
+    link_header(request, response, [row[0] for row in rows])
+    renderer = request.app.state.renderer
+    return [renderer.account(row[1]) for row in rows]
+
+
+@router.get("/api/v1/statuses/{status_id}/reblogged_by")
+async def reblogged_by(
+    request: Request,
+    response: Response,
+    status_id: str,
+    page: Page = Depends(page_params(default=40, maximum=80)),
+    viewer: Viewer | None = maybe("read:statuses"),
+    ctx: Context = Depends(get_ctx),
+) -> Any:
+    """Accounts whose boost of the post the viewer may see (a followers-only boost shows
+    only to the booster's followers); paged by the reblog's id."""
+    sid = parse_id(status_id)
+    vid = viewer_account_id(viewer)
+    async with ctx.read() as s:
+        st = await _visible(s, sid, vid)
+        query = (
+            select(Status.id, Account)
+            .join(Account, Account.id == Status.account_id)
+            .where(Status.reblog_of_id == st.id, visible_clause(vid))
+        )
+        rows = page.finish(list((await s.execute(page.apply(query, Status.id))).all()))
+    link_header(request, response, [row[0] for row in rows])
+    renderer = request.app.state.renderer
+    return [renderer.account(row[1]) for row in rows]

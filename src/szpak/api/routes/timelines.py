@@ -1,7 +1,11 @@
 """``/api/v1/timelines``: home, public, tag.
 
 Home is computed on read (fan-out on read): the statuses of the accounts the
-viewer follows, plus the viewer's own, newest first. See docs/realtime.md.
+viewer follows, plus the viewer's own, newest first. Who may see a row is decided by
+``domain/visibility.py`` alone; what is left here is which rows belong to which feed,
+following Mastodon's feed rules (docs/api/statuses.md). Every list is paged with
+``max_id``/``since_id``/``min_id``/``limit`` on the time-ordered ids and answers with
+a ``Link`` header.
 """
 
 from __future__ import annotations
@@ -9,28 +13,116 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 
 from szpak.api.deps import Viewer, get_ctx, maybe, require, viewer_account_id
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.domain.context import Context
-from szpak.domain.visibility import not_muted_clause, visible_clause
+from szpak.domain.visibility import PUBLIC_TIMELINE_VISIBILITIES, not_muted_clause, visible_clause
 from szpak.storage.models import Follow, Status, StatusTag, Tag
 from szpak.storage.queries import load_bundle
 
 router = APIRouter()
+
+#: ``any[]``, ``all[]`` and ``none[]`` of a tag timeline take this many names each (as Mastodon).
+TAGS_PER_MODE = 4
 
 
 def _flag(value: str | None) -> bool:
     return (value or "").lower() in ("1", "true", "yes", "on")
 
 
-async def _respond(request: Request, response: Response, ctx: Context, query: Any, page: Page, viewer_id: int | None) -> Any:
+async def _respond(
+    request: Request, response: Response, ctx: Context, query: Select[tuple[Status]], page: Page, viewer_id: int | None
+) -> Any:
     async with ctx.read() as s:
         rows = page.finish(list(await s.scalars(page.apply(query, Status.id))))
         bundle = await load_bundle(s, rows, viewer_id)
     link_header(request, response, [st.id for st in rows])
     return request.app.state.renderer.statuses(rows, bundle)
+
+
+def home_query(me: int) -> Select[tuple[Status]]:
+    """The viewer's home feed, as Mastodon's home feed filter has it:
+
+    - the viewer's own posts and boosts, always;
+    - posts and boosts of followed accounts that the viewer may see, unless muted;
+    - a reply only when it answers the viewer, a followed account or its own author;
+    - no boosts from accounts followed with ``reblogs: false``.
+    """
+    followed = select(Follow.target_account_id).where(Follow.account_id == me)
+    reblogs_hidden = select(Follow.target_account_id).where(Follow.account_id == me, Follow.show_reblogs.is_(False))
+    return select(Status).where(
+        or_(Status.account_id == me, Status.account_id.in_(followed)),
+        visible_clause(me),
+        not_muted_clause(me),
+        or_(
+            Status.account_id == me,
+            Status.in_reply_to_account_id.is_(None),
+            Status.in_reply_to_account_id == me,
+            Status.in_reply_to_account_id == Status.account_id,
+            Status.in_reply_to_account_id.in_(followed),
+        ),
+        or_(Status.reblog_of_id.is_(None), Status.account_id.not_in(reblogs_hidden)),
+    )
+
+
+def _public_base(viewer_id: int | None) -> Select[tuple[Status]]:
+    """Public posts (no boosts) the viewer may see, muted authors left out."""
+    return select(Status).where(
+        Status.visibility.in_(PUBLIC_TIMELINE_VISIBILITIES),
+        Status.reblog_of_id.is_(None),
+        visible_clause(viewer_id),
+        not_muted_clause(viewer_id),
+    )
+
+
+def _where_origin(query: Select[tuple[Status]], *, local: bool, remote: bool, only_media: bool) -> Select[tuple[Status]]:
+    if local:
+        query = query.where(Status.local.is_(True))
+    if remote:
+        query = query.where(Status.local.is_(False))
+    if only_media:
+        query = query.where(Status.has_media.is_(True))
+    return query
+
+
+def public_query(viewer_id: int | None, *, local: bool, remote: bool, only_media: bool) -> Select[tuple[Status]]:
+    """The public timeline: public posts that start something; replies to others stay out
+    (a thread's continuation by its own author stays in), as in Mastodon."""
+    query = _public_base(viewer_id).where(
+        or_(Status.in_reply_to_id.is_(None), Status.in_reply_to_account_id == Status.account_id)
+    )
+    return _where_origin(query, local=local, remote=remote, only_media=only_media)
+
+
+def _tagged(names: list[str]) -> ColumnElement[bool]:
+    return Status.id.in_(select(StatusTag.status_id).join(Tag, Tag.id == StatusTag.tag_id).where(Tag.name.in_(names)))
+
+
+def _tag_names(request: Request, mode: str) -> list[str]:
+    """``any[]=a&any[]=b`` (or ``any=a``), normalised, at most :data:`TAGS_PER_MODE`."""
+    names: list[str] = []
+    for key, value in request.query_params.multi_items():
+        if key in (mode, f"{mode}[]"):
+            name = value.strip().lstrip("#").lower()
+            if name and name not in names:
+                names.append(name)
+    return names[:TAGS_PER_MODE]
+
+
+def tag_query(
+    viewer_id: int | None, hashtag: str, *, any_: list[str], all_: list[str], none: list[str],
+    local: bool, remote: bool, only_media: bool,
+) -> Select[tuple[Status]]:
+    """Public posts with the tag (or any of ``any_``), all of ``all_`` and none of ``none``."""
+    first = hashtag.strip().lstrip("#").lower()
+    query = _public_base(viewer_id).where(_tagged([first, *any_]))
+    for name in all_:
+        query = query.where(_tagged([name]))
+    if none:
+        query = query.where(~_tagged(none))
+    return _where_origin(query, local=local, remote=remote, only_media=only_media)
 
 
 @router.get("/api/v1/timelines/home")
@@ -42,22 +134,8 @@ async def home(
     ctx: Context = Depends(get_ctx),
 ) -> Any:
     me = viewer.account_id
-    assert me is not None
-    followed = select(Follow.target_account_id).where(Follow.account_id == me)
-    reblog_hidden = select(Follow.target_account_id).where(Follow.account_id == me, Follow.show_reblogs.is_(False))
-    query = select(Status).where(
-        or_(Status.account_id == me, Status.account_id.in_(followed)),
-        visible_clause(me),
-        not_muted_clause(me),
-        # Replies show only when they answer the viewer or someone the viewer follows.
-        or_(
-            Status.in_reply_to_account_id.is_(None),
-            Status.in_reply_to_account_id == me,
-            Status.in_reply_to_account_id.in_(followed),
-        ),
-        or_(Status.reblog_of_id.is_(None), Status.account_id.not_in(reblog_hidden)),
-    )
-    return await _respond(request, response, ctx, query, page, me)
+    assert me is not None  # require() insists on a user
+    return await _respond(request, response, ctx, home_query(me), page, me)
 
 
 @router.get("/api/v1/timelines/public")
@@ -72,15 +150,7 @@ async def public(
     ctx: Context = Depends(get_ctx),
 ) -> Any:
     vid = viewer_account_id(viewer)
-    query = select(Status).where(
-        Status.visibility == "public", Status.reblog_of_id.is_(None), visible_clause(vid), not_muted_clause(vid)
-    )
-    if _flag(local):
-        query = query.where(Status.local.is_(True))
-    if _flag(remote):
-        query = query.where(Status.local.is_(False))
-    if _flag(only_media):
-        query = query.where(Status.has_media.is_(True))
+    query = public_query(vid, local=_flag(local), remote=_flag(remote), only_media=_flag(only_media))
     return await _respond(request, response, ctx, query, page, vid)
 
 
@@ -90,30 +160,16 @@ async def tag(
     response: Response,
     hashtag: str,
     local: str | None = None,
+    remote: str | None = None,
     only_media: str | None = None,
     page: Page = Depends(page_params()),
     viewer: Viewer | None = maybe("read:statuses"),
     ctx: Context = Depends(get_ctx),
 ) -> Any:
     vid = viewer_account_id(viewer)
-    names = [hashtag.lower().lstrip("#")]
-    names += [n.lower() for k, n in request.query_params.multi_items() if k in ("any[]", "any")]
-    query = select(Status).where(
-        Status.visibility == "public",
-        Status.reblog_of_id.is_(None),
-        Status.id.in_(select(StatusTag.status_id).join(Tag, Tag.id == StatusTag.tag_id).where(Tag.name.in_(names))),
-        visible_clause(vid),
-        not_muted_clause(vid),
+    query = tag_query(
+        vid, hashtag,
+        any_=_tag_names(request, "any"), all_=_tag_names(request, "all"), none=_tag_names(request, "none"),
+        local=_flag(local), remote=_flag(remote), only_media=_flag(only_media),
     )
-    for n in [n.lower() for k, n in request.query_params.multi_items() if k in ("all[]", "all")]:
-        query = query.where(Status.id.in_(select(StatusTag.status_id).join(Tag, Tag.id == StatusTag.tag_id).where(Tag.name == n)))
-    for n in [n.lower() for k, n in request.query_params.multi_items() if k in ("none[]", "none")]:
-        query = query.where(Status.id.not_in(select(StatusTag.status_id).join(Tag, Tag.id == StatusTag.tag_id).where(Tag.name == n)))
-    if _flag(local):
-        query = query.where(Status.local.is_(True))
-    if _flag(only_media):
-        query = query.where(Status.has_media.is_(True))
     return await _respond(request, response, ctx, query, page, vid)
-
-
-_ = and_

@@ -1,0 +1,161 @@
+"""Rendering pages: one Jinja2 environment per language, filters, and the page response.
+
+Templates receive Mastodon entities as the API renders them (``app.state.renderer``),
+so the web UI and every other client show the same data. Autoescaping is on; the
+only HTML inserted unescaped is post and bio HTML, which ``safe_html`` passes
+through the same nh3 allow-list the domain uses when it stores it (a second
+line of defence for rows written by other paths, e.g. imports).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context as JinjaContext
+from markupsafe import Markup
+from starlette.responses import HTMLResponse
+
+from szpak.domain.formatting import sanitize
+from szpak.web.i18n import LANGUAGE_NAMES, LANGUAGES, N_, translations
+from szpak.web.session import Visitor, apply_cookies, get_ctx, visitor
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+HTML_HEADERS = {"Cache-Control": "no-store", "Vary": "Cookie, Accept-Language"}
+
+
+@cache
+def static_version(name: str) -> str:
+    """A content hash for cache-busting ``/static/<name>?v=...`` (files change only on deploy)."""
+    try:
+        return hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:10]
+    except OSError:
+        return "0"
+
+
+def static_url(name: str) -> str:
+    return f"/static/{name}?v={static_version(name)}"
+
+
+@pass_context
+def _number(ctx: JinjaContext, value: int | float) -> str:
+    return ctx["v"].fmt.number(value or 0)  # type: ignore[no-any-return]
+
+
+@pass_context
+def _relative(ctx: JinjaContext, value: str | None) -> str:
+    return ctx["v"].fmt.relative(value)  # type: ignore[no-any-return]
+
+
+@pass_context
+def _datetime(ctx: JinjaContext, value: str | None, fmt: str = "medium") -> str:
+    return ctx["v"].fmt.datetime(value, fmt)  # type: ignore[no-any-return]
+
+
+@pass_context
+def _date(ctx: JinjaContext, value: str | None, fmt: str = "medium") -> str:
+    return ctx["v"].fmt.date(value, fmt)  # type: ignore[no-any-return]
+
+
+def _safe_html(value: str | None) -> Markup:
+    return Markup(sanitize(value or ""))
+
+
+def _name(account: dict[str, Any]) -> str:
+    return account.get("display_name") or account["username"]  # type: ignore[no-any-return]
+
+
+def _local_path(url: str | None, base: str) -> str:
+    """Our own absolute URLs as paths, so links work under whatever host the page was loaded."""
+    if url and url.startswith(base + "/"):
+        return url[len(base):]
+    return url or "#"
+
+
+def make_env(lang: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=StrictUndefined,
+    )
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(
+        number=_number, reltime=_relative, datetime=_datetime, date=_date, safe_html=_safe_html, name=_name,
+    )
+    env.globals.update(static=static_url, languages=LANGUAGES, language_names=LANGUAGE_NAMES)
+    return env
+
+
+@cache
+def environment(lang: str) -> Environment:
+    return make_env(lang)
+
+
+KIND_LABELS = {"brand": N_("Brand"), "media": N_("Media"), "institution": N_("Institution")}
+VISIBILITY_LABELS = {
+    "public": N_("Public"), "unlisted": N_("Unlisted"), "private": N_("Followers only"), "direct": N_("Mentioned only"),
+}
+
+
+def js_messages(v: Visitor) -> str:
+    """Strings the page script shows, in the reader's language (as a data attribute)."""
+    gettext = translations(v.lang).gettext
+    return json.dumps(
+        {
+            "justNow": gettext("just now"),
+            "newPosts": v.fmt.plural_samples("Show %(num)s new post", "Show %(num)s new posts"),
+            "newNotifications": v.fmt.plural_samples("%(num)s new notification", "%(num)s new notifications"),
+            "sending": gettext("Sending…"),
+            "failed": gettext("Something went wrong. Please try again."),
+            "live": gettext("Live updates are on"),
+            "offline": gettext("Live updates are off; reconnecting…"),
+        },
+        ensure_ascii=False,
+    )
+
+
+def base_context(request: Request, v: Visitor) -> dict[str, Any]:
+    settings = get_ctx(request).settings
+    renderer = request.app.state.renderer
+    return {
+        "v": v,
+        "me": renderer.account(v.account) if v.account is not None else None,
+        "csrf": v.csrf,
+        "lang": v.lang,
+        "path": request.url.path,
+        "full_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        #: Where log-in and the language switch return to (pages may narrow it).
+        "return_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        "instance_title": settings.title,
+        "max_chars": settings.max_status_chars,
+        "streaming_url": settings.streaming_url,
+        "base_url": settings.base_url,
+        "kind_labels": KIND_LABELS,
+        "visibility_labels": VISIBILITY_LABELS,
+        "local": lambda url: _local_path(url, settings.base_url),
+        "js_messages": js_messages(v),
+        "registrations": settings.registrations,
+    }
+
+
+async def page(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+    """Render a full page (or a fragment) for this request's reader."""
+    v = await visitor(request)
+    return render_for(request, v, template, status=status, **context)
+
+
+def render_for(request: Request, v: Visitor, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+    """Synchronous rendering for a reader already loaded (the OAuth hook is synchronous)."""
+    html = environment(v.lang).get_template(template).render({**base_context(request, v), **context})
+    response = HTMLResponse(html, status_code=status, headers=HTML_HEADERS)
+    apply_cookies(request, response, v)
+    return response
