@@ -12,6 +12,8 @@ from sqlalchemy import update
 from szpak.domain import statuses as status_actions
 from szpak.storage.models import Account, Status
 
+from .mastodon_schema import assert_entity
+
 READ_ONLY_STATUSES = "read:statuses"
 
 
@@ -46,6 +48,7 @@ async def test_verify_credentials(client):
     r = await alice.get("/api/v1/accounts/verify_credentials")
     assert r.status_code == 200
     me = r.json()
+    assert_entity(me, "CredentialAccount")
     assert me["username"] == "alice" and me["locked"] is True
     assert me["source"]["follow_requests_count"] == 1
     assert me["source"]["privacy"] == "public"
@@ -78,6 +81,7 @@ async def test_update_credentials_json(client):
     )
     assert r.status_code == 200, r.text
     me = r.json()
+    assert_entity(me, "CredentialAccount")
     assert me["display_name"] == "Alicja Żółć"
     assert "<b>" not in me["note"] and "Krakowie" in me["note"]
     assert me["source"]["note"] == "Piszę o <b>Krakowie</b>"
@@ -226,6 +230,18 @@ async def test_broken_or_disguised_images_are_refused(client):
     assert r.json()["avatar"] == "http://testserver/static/avatar-missing.png"
 
 
+async def test_no_file_is_written_when_the_update_is_refused(client):
+    alice = await client.make_user("alice")
+    r = await alice.patch(
+        "/api/v1/accounts/update_credentials",
+        files={"avatar": ("a.png", image_bytes("PNG"), "image/png")},
+        data={"kind": "alien"},
+    )
+    assert r.status_code == 422
+    system = client.app.state.settings.data_dir / "system"
+    assert [p for p in system.rglob("*") if p.is_file()] == []
+
+
 async def test_default_pictures_are_served(client):
     alice = await client.make_user("alice")
     me = (await alice.get("/api/v1/accounts/verify_credentials")).json()
@@ -242,6 +258,7 @@ async def test_get_account(client):
     r = await client.get(f"/api/v1/accounts/{alice.id}")
     assert r.status_code == 200
     data = r.json()
+    assert_entity(data, "Account")
     assert data["id"] == alice.id and data["acct"] == "alice" and data["szpak_kind"] == "institution"
     assert "source" not in data
     for bad in ("999999", "abc", "-1", "99999999999999999999"):

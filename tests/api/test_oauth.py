@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import html
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -58,7 +59,13 @@ def authorize_query(app: dict[str, Any], **extra: str) -> dict[str, str]:
 
 
 def hidden_fields(page: str) -> dict[str, str]:
-    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page))
+    """The hidden inputs of the consent form, whatever the template's attribute order."""
+    fields = {}
+    for tag in re.findall(r"<input\b[^>]*>", page):
+        attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', tag))
+        if attrs.get("type") == "hidden" and "name" in attrs:
+            fields[attrs["name"]] = html.unescape(attrs.get("value", ""))
+    return fields
 
 
 async def authorize(client: Any, app: dict[str, Any], *, login: str = "alice", **extra: str) -> httpx.Response:
@@ -529,6 +536,26 @@ async def test_browser_session_and_force_login(client: Any) -> None:
         del client.app.state.session_user
 
 
+async def test_built_in_page_without_the_web_ui(client: Any) -> None:
+    """The page this module draws itself when no web UI installed its hooks."""
+    for hook in ("render_authorize", "session_user"):
+        if hasattr(client.app.state, hook):
+            delattr(client.app.state, hook)
+    await client.make_user("alice")
+    app = await make_app(client)
+    page = await client.get("/oauth/authorize", params=authorize_query(app, state="s", lang="en"))
+    assert page.status_code == 200 and "Test app" in page.text and "would like to access" in page.text
+    assert 'name="password"' in page.text and page.headers["x-frame-options"] == "DENY"
+    form = hidden_fields(page.text)
+    assert form["lang"] == "en" and form["state"] == "s"
+    r = await client.post("/oauth/authorize", data={**form, "login": "alice", "password": "nope-nope", "decision": "approve"})
+    assert r.status_code == 401 and "Invalid e-mail address, username or password." in r.text
+    r = await client.post("/oauth/authorize", data={**form, "login": "alice", "password": PASSWORD, "decision": "approve"})
+    assert (await exchange(client, app, redirect_params(r)["code"])).status_code == 200
+    bad = await client.get("/oauth/authorize", params={**authorize_query(app), "client_id": "nope"})
+    assert bad.status_code == 400 and "unknown client" in bad.text
+
+
 async def test_render_authorize_hook(client: Any) -> None:
     from fastapi.responses import HTMLResponse
 
@@ -606,3 +633,23 @@ def test_scope_rules() -> None:
     assert oauth.parse_scopes("read  write,follow read") == ["read", "write", "follow"]
     with pytest.raises(Exception, match="not a valid scope"):
         oauth.parse_scopes("read:everything")
+
+
+async def test_failed_log_ins_are_throttled(client: Any) -> None:
+    """Guessing passwords through the token endpoint or the authorize form is slowed down
+    like the web UI's log-in form (5 failures per login and address)."""
+    await client.make_user("alice")
+    await client.make_user("bob")
+    app = await make_app(client)
+    for _ in range(5):
+        r = await client.post("/oauth/token", data={
+            "grant_type": "password", "username": "alice", "password": "zgadywanie",
+            "client_id": app["client_id"], "client_secret": app["client_secret"],
+        })
+        assert r.status_code == 400
+    r = await password_token(client, app, "alice")
+    assert r.status_code == 429 and r.json()["error"] == "too_many_requests"
+    assert int(r.headers["retry-after"]) > 0
+    r = await authorize(client, app, login="alice")
+    assert r.status_code == 429 and "location" not in r.headers
+    assert (await password_token(client, app, "bob")).status_code == 200, "other logins are not locked out"

@@ -8,6 +8,8 @@ from sqlalchemy import func, select, update
 
 from szpak.storage.models import Account, User
 
+from .mastodon_schema import assert_entity
+
 GOOD = {"username": "nowy", "email": "nowy@example.com", "password": "dlugie-haslo", "agreement": True, "locale": "pl"}
 
 
@@ -40,6 +42,7 @@ async def test_open_registration_returns_a_token_usable_at_once(client):
     r = await client.post("/api/v1/accounts", json=GOOD, headers=bearer(token))
     assert r.status_code == 200, r.text
     data = r.json()
+    assert_entity(data, "Token")
     assert data["token_type"] == "Bearer"
     assert set(data["scope"].split()) == {"read", "write", "follow"}
     assert isinstance(data["created_at"], int)
@@ -84,6 +87,7 @@ async def test_every_bad_field_is_reported_at_once(client):
     )
     assert r.status_code == 422, r.text
     body = r.json()
+    assert_entity(body, "ValidationError")
     assert body["error"].startswith("Validation failed: ")
     details = body["details"]
     assert [d["error"] for d in details["username"]] == ["ERR_TAKEN"]

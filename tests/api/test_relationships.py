@@ -12,6 +12,8 @@ from sqlalchemy import event, func, select, update
 
 from szpak.storage.models import Account, Follow, Job, Mute, Notification
 
+from .mastodon_schema import assert_entity
+
 SPEC_KEYS = {
     "id", "following", "showing_reblogs", "notifying", "followed_by", "blocking", "blocked_by", "muting",
     "muting_notifications", "requested", "requested_by", "domain_blocking", "endorsed", "note", "languages",
@@ -55,6 +57,7 @@ async def test_follow_and_unfollow(client):
     r = await alice.post(f"/api/v1/accounts/{bob.id}/follow")
     assert r.status_code == 200, r.text
     data = r.json()
+    assert_entity(data, "Relationship")
     assert SPEC_KEYS <= set(data)
     assert data["id"] == bob.id
     assert data["following"] is True and data["showing_reblogs"] is True and data["notifying"] is False
@@ -228,6 +231,7 @@ async def test_block_severs_follows_and_lists(client):
     r = await alice.post(f"/api/v1/accounts/{bob.id}/block")
     assert r.status_code == 200
     d = r.json()
+    assert_entity(d, "Relationship")
     assert d["blocking"] is True and d["following"] is False and d["followed_by"] is False
     assert (await rel(bob, alice))["blocked_by"] is True
     assert (await account(client, alice))["followers_count"] == 0
@@ -287,6 +291,8 @@ async def test_mute_with_duration_and_list(client):
     r = await alice.get("/api/v1/mutes")
     assert r.status_code == 200
     listed = {a["id"]: a for a in r.json()}
+    for muted in r.json():
+        assert_entity(muted, "MutedAccount")
     assert list(listed) == [carol.id, bob.id]
     assert listed[carol.id]["mute_expires_at"] is None
     assert listed[bob.id]["mute_expires_at"] == d["muting_expires_at"]
@@ -409,6 +415,18 @@ async def test_familiar_followers(client):
     assert [d["id"] for d in data] == [target.id, lonely.id]
     assert sorted(a["username"] for a in data[0]["accounts"]) == ["friend1", "friend2"]
     assert data[1]["accounts"] == []
+    for item in data:
+        assert_entity(item, "FamiliarFollowers")
+    # Mastodon.py sends these ids as a JSON body on the GET.
+    r = await me.client.request(
+        "GET", "/api/v1/accounts/familiar_followers", json={"id": [target.id]}, headers=me.headers
+    )
+    assert r.status_code == 200
+    assert sorted(a["username"] for a in r.json()[0]["accounts"]) == ["friend1", "friend2"]
+    r = await me.client.request(
+        "GET", "/api/v1/accounts/familiar_followers", content=b"{oops", headers={**me.headers, "Content-Type": "application/json"}
+    )
+    assert r.status_code == 400
     assert (await client.get("/api/v1/accounts/familiar_followers", params={"id[]": target.id})).status_code == 401
     writer = await client.make_user("w", scopes="write")
     assert (await writer.get("/api/v1/accounts/familiar_followers", params={"id[]": target.id})).status_code == 403

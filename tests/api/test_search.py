@@ -113,6 +113,19 @@ async def test_spoiler_text_and_hashtags_are_searchable(client):
     assert await _status_ids(bob, "#zima") == [tagged["id"]]
 
 
+async def test_mentions_are_searchable_by_short_and_full_handle(client):
+    alice = await client.make_user("alice")
+    bob = await client.make_user("bob")
+    carol = await client.make_user("carol")
+    short = await bob.post_status("Pozdrowienia dla @alice")
+    full = await carol.post_status("@alice@testserver też pozdrawiam")
+    expected = [full["id"], short["id"]]
+    assert await _status_ids(bob, "@alice") == expected
+    assert await _status_ids(bob, "@alice@testserver.") == expected
+    assert await _status_ids(bob, "@ALICE@TestServer pozdrowienia") == [short["id"]]
+    assert await _status_ids(bob, "@alice@elsewhere.example") == []
+
+
 async def test_filters_and_paging(client):
     alice = await client.make_user("alice")
     bob = await client.make_user("bob")

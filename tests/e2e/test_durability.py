@@ -23,8 +23,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-durability")]
 
 WRITERS = 8
 #: Kill once this many posts were acknowledged (or after KILL_AFTER seconds).
-KILL_AT = 150
-KILL_AFTER = 8.0
+KILL_AT = 80
+KILL_AFTER = 5.0
 
 
 @dataclass

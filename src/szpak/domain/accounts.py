@@ -309,15 +309,19 @@ async def update_credentials(tx: Tx, account_id: int, user_id: int, creds: Crede
     if account is None or user is None:
         raise NotFound()
     changes = dict(creds.profile)
-    for kind, image in (("avatar", creds.avatar), ("header", creds.header)):
-        if image is None:
-            continue
-        old = getattr(account, f"{kind}_path")
-        new = avatars.write_image(tx.settings.data_dir, account.id, image)
+    pictures = [(kind, image) for kind, image in (("avatar", creds.avatar), ("header", creds.header)) if image is not None]
+    replaced = []
+    for kind, image in pictures:
+        old, new = getattr(account, f"{kind}_path"), avatars.relative_path(account.id, image)
         changes[f"{kind}_path"] = new
         if old != new:
-            avatars.schedule_delete(tx, old)
+            replaced.append(old)
     account = await update_profile(tx, account, changes)
+    # Files are written only once every other change has passed validation.
+    for _, image in pictures:
+        avatars.write_image(tx.settings.data_dir, account.id, image)
+    for old in replaced:
+        avatars.schedule_delete(tx, old)
     if creds.privacy is not None:
         user.default_visibility = creds.privacy
     if creds.sensitive is not None:

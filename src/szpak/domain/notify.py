@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timezone
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, not_, or_, select
+from sqlalchemy import ColumnElement, CursorResult, Result, Select, and_, delete, exists, not_, or_, select
 
 from szpak.domain.context import Tx
 from szpak.domain.errors import NotFound
@@ -80,14 +81,19 @@ async def dismiss(tx: Tx, recipient_id: int, notification_id: int) -> None:
     res = await tx.session.execute(
         delete(Notification).where(Notification.id == notification_id, Notification.account_id == recipient_id)
     )
-    if not res.rowcount:
+    if not _rowcount(res):
         raise NotFound()
 
 
 async def clear(tx: Tx, recipient_id: int) -> int:
     """Delete all of the recipient's notifications; returns how many went."""
     res = await tx.session.execute(delete(Notification).where(Notification.account_id == recipient_id))
-    return int(res.rowcount or 0)
+    return _rowcount(res)
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """Rows a DELETE touched (``Result`` of a DML statement is a ``CursorResult``)."""
+    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -126,7 +132,7 @@ def notifications_query(
     types: Collection[str] | None = None,
     exclude_types: Collection[str] | None = None,
     from_account_id: int | None = None,
-) -> Select[tuple[Notification]]:
+) -> Select[Notification]:
     """A ``select(Notification)`` of what the recipient is shown, unordered and unpaged."""
     query = select(Notification).where(
         Notification.account_id == recipient_id,

@@ -24,9 +24,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from szpak.domain.context import Tx
@@ -290,26 +291,30 @@ async def authenticate(session: AsyncSession, login: str, password: str) -> User
     problem = sign_in_problem(user, account)
     if problem:
         raise invalid_grant(problem)
-    return user  # type: ignore[no-any-return]
+    return user
 
 
 async def user_for_sign_in(session: AsyncSession, user_id: int) -> User:
     """Reload a user (e.g. from a browser session) and check that they may sign in."""
     row = (
-        await session.execute(select(User, Account).join(Account, Account.id == User.account_id).where(User.id == user_id))
+        await session.execute(
+            select(User, Account).join(Account, Account.id == User.account_id).where(User.id == user_id)
+        )
     ).first()
     if row is None:
         raise invalid_grant("Unknown user.")
     problem = sign_in_problem(row[0], row[1])
     if problem:
         raise invalid_grant(problem)
-    return row[0]  # type: ignore[no-any-return]
+    return row[0]
 
 
 # --- tokens ----------------------------------------------------------------------------
 
 
-async def issue_token(tx: Tx, *, application_id: int | None, user_id: int | None, scopes: list[str]) -> tuple[str, AccessToken]:
+async def issue_token(
+    tx: Tx, *, application_id: int | None, user_id: int | None, scopes: list[str]
+) -> tuple[str, AccessToken]:
     """Create an access token; returns (the bearer string, its row). The string is not stored."""
     token = secrets.token_urlsafe(32)
     row = AccessToken(
@@ -438,7 +443,7 @@ async def redeem_code(
             raise invalid_grant()
     elif not client.authenticated:
         raise invalid_client()
-    used = await s.execute(
+    used: CursorResult[Any] = await s.execute(  # type: ignore[assignment]
         update(AuthorizationCode)
         .where(AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None))
         .values(used_at=now)

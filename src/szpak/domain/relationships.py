@@ -100,15 +100,20 @@ async def follow(
     if await _is_blocked_either_way(tx, actor.id, target.id):
         raise Forbidden("This action is not allowed")
     s = tx.session
-    for model in (Follow, FollowRequest):
-        existing = await s.scalar(select(model).where(model.account_id == actor.id, model.target_account_id == target.id))
-        if existing is not None:
-            if reblogs is not None:
-                existing.show_reblogs = reblogs
-            if notify_ is not None:
-                existing.notify = notify_
-            await s.flush()
-            return
+    existing: Follow | FollowRequest | None = await s.scalar(
+        select(Follow).where(Follow.account_id == actor.id, Follow.target_account_id == target.id)
+    )
+    if existing is None:
+        existing = await s.scalar(
+            select(FollowRequest).where(FollowRequest.account_id == actor.id, FollowRequest.target_account_id == target.id)
+        )
+    if existing is not None:
+        if reblogs is not None:
+            existing.show_reblogs = reblogs
+        if notify_ is not None:
+            existing.notify = notify_
+        await s.flush()
+        return
     show_reblogs = True if reblogs is None else reblogs
     if target.locked:
         request = FollowRequest(

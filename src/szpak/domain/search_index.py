@@ -8,6 +8,8 @@ Both sides go through this module so that they agree on the stored term length.
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import delete
 
 from szpak.domain.context import Tx
@@ -36,10 +38,16 @@ async def unindex_status(tx: Tx, status: Status) -> None:
     await tx.session.execute(delete(StatusTerm).where(StatusTerm.status_id == status.id))
 
 
-def query_alternatives(q: str) -> list[frozenset[str]]:
+def query_alternatives(q: str, local_domain: str | None = None) -> list[frozenset[str]]:
     """For each word of ``q`` (at most :data:`MAX_QUERY_WORDS`), the index terms any of
     which satisfies it; a status matches when every word is satisfied. Empty when ``q``
-    has no searchable word (only punctuation, URLs...)."""
+    has no searchable word (only punctuation, URLs...).
+
+    ``@user@<local_domain>`` is searched as ``@user``: a post indexes a local mention
+    under its short form whichever way it was written.
+    """
+    if local_domain:
+        q = re.sub(rf"(@\w+)@{re.escape(local_domain)}(?![\w-]|\.\w)", r"\1", q, flags=re.IGNORECASE)
     out: list[frozenset[str]] = []
     for alternatives in query_terms(q):
         cut = frozenset(t[:TERM_LENGTH] for t in alternatives if t)

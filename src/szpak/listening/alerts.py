@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -158,15 +158,21 @@ def volume_threshold(expected: float, p: AlertParams) -> int:
 
 def make_baseline(history: Sequence[tuple[int, int]], p: AlertParams) -> Baseline:
     """Baseline from per-bucket ``(mentions, negative)`` counts, oldest first."""
+    n = len(history)
+    return baseline_from(n, ((n - 1 - i, t, neg) for i, (t, neg) in enumerate(history) if t), p)
+
+
+def baseline_from(length: int, cells: Iterable[tuple[int, int, int]], p: AlertParams) -> Baseline:
+    """Baseline over ``length`` buckets of history, given only the non-empty ones as
+    ``(age, mentions, negative)`` (age 0: the bucket just before the window)."""
     decay = 0.5 ** (1.0 / p.half_life_buckets)
-    weight = 1.0
-    sum_w = sum_total = sum_neg = 0.0
-    for total, negative in reversed(history):
-        sum_w += weight
+    sum_w = (1.0 - decay**length) / (1.0 - decay)
+    sum_total = sum_neg = 0.0
+    for age, total, negative in sorted(cells):
+        weight = decay**age
         sum_total += weight * total
         sum_neg += weight * negative
-        weight *= decay
-    rate = sum_total / sum_w if sum_w else 0.0
+    rate = sum_total / sum_w if length else 0.0
     # The share: weighted negatives over weighted mentions, shrunk towards the prior
     # as if ``prior_weight`` more mentions had been seen at the prior share.
     k = p.prior_weight
@@ -175,10 +181,10 @@ def make_baseline(history: Sequence[tuple[int, int]], p: AlertParams) -> Baselin
     return Baseline(
         rate=rate,
         negative_share=share,
-        history=len(history),
+        history=length,
         expected=expected,
         volume_threshold=volume_threshold(expected, p),
-        ready=len(history) >= p.warmup_buckets,
+        ready=length >= p.warmup_buckets,
     )
 
 
@@ -233,11 +239,11 @@ class Replay:
         ws = b - p.window_buckets + 1
         if self._baseline_key != ws or self._baseline is None:
             first = max(ws - p.history_buckets, self._start_bucket)
-            history = [tuple(self._counts.get(i, (0, 0))) for i in range(first, ws)]
-            self._baseline = make_baseline(history, p)  # type: ignore[arg-type]
-            self._baseline_key = ws
-            for old in [k for k in self._counts if k < ws - p.history_buckets]:
+            for old in [k for k in self._counts if k < first]:
                 del self._counts[old]
+            cells = ((ws - 1 - i, c[0], c[1]) for i, c in self._counts.items() if i < ws)
+            self._baseline = baseline_from(max(0, ws - first), cells, p)
+            self._baseline_key = ws
         total = negatives = 0
         for i in range(ws, b + 1):
             c = self._counts.get(i)
@@ -317,8 +323,8 @@ class AlertEvaluator:
             else:
                 first = max(ws - p.history_buckets, math.ceil(query.created_at.timestamp() / p.bucket_seconds))
                 counts = await self._counts(s, query_id, first * per, ws * per)
-                history = [counts.get(i, (0, 0)) for i in range(first, ws)]
-                baseline = make_baseline(history, p)
+                cells = ((ws - 1 - i, t, neg) for i, (t, neg) in counts.items() if t)
+                baseline = baseline_from(max(0, ws - first), cells, p)
                 self._baselines[query_id] = (ws, baseline)
             window = await self._counts(s, query_id, ws * per, (b + 1) * per, whole=True)
         total, negative = window.get(-1, (0, 0))

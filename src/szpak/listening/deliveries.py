@@ -93,14 +93,7 @@ async def enqueue(tx: Tx, organisation_id: int, event: str, payload: dict[str, A
             count += 1
     if count:
         await s.flush()
-        _wake(tx)
     return count
-
-
-def _wake(tx: Tx) -> None:
-    from szpak.listening.runtime import wake_deliverers
-
-    wake_deliverers()
 
 
 def webhook_body(delivery_id: int, event: str, payload: dict[str, Any]) -> bytes:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,6 +49,9 @@ async def current_version(session: AsyncSession, key: str = QUERIES_VERSION) -> 
 
 
 def _clean(name: str | None, category: str | None, text: str | None) -> tuple[str | None, str | None, str | None]:
+    if text is not None:
+        text = text.strip()
+        check_query(text)
     if name is not None:
         name = name.strip()
         if not name:
@@ -57,9 +60,6 @@ def _clean(name: str | None, category: str | None, text: str | None) -> tuple[st
             raise Invalid(f"Validation failed: Name is too long (maximum is {MAX_NAME} characters)")
     if category is not None and category not in QUERY_CATEGORIES:
         raise Invalid(f"Validation failed: Category must be one of {', '.join(QUERY_CATEGORIES)}")
-    if text is not None:
-        text = text.strip()
-        check_query(text)
     return name, category, text
 
 
@@ -67,11 +67,13 @@ async def create_query(
     tx: Tx, acting: Acting, *, query: str, name: str | None = None, category: str = "other"
 ) -> TrackedQuery:
     acting.require(CAN_WRITE)
-    clean_name, clean_category, clean_text = _clean(name if name is not None else query[:MAX_NAME], category, query)
+    clean_name, clean_category, clean_text = _clean(name, category, query)
     assert clean_text is not None
-    count = len(await list_queries(tx.session, acting))
+    count = await tx.session.scalar(
+        select(func.count()).select_from(TrackedQuery).where(TrackedQuery.organisation_id == acting.organisation_id)
+    )
     limit = tx.settings.listening_max_queries
-    if count >= limit:
+    if (count or 0) >= limit:
         raise Invalid(f"Validation failed: An organisation may track at most {limit} queries")
     row = TrackedQuery(
         organisation_id=acting.organisation_id, name=clean_name or clean_text[:MAX_NAME], query=clean_text,

@@ -24,7 +24,7 @@ fill the rendered ``filtered`` field.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -104,7 +104,7 @@ class Relations:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def row_visible(rel: Relations, row: RowFacts) -> bool:

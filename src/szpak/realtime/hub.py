@@ -59,7 +59,7 @@ from szpak.realtime.streams import (
     StreamKey,
     required_scope,
 )
-from szpak.storage.models import Account, Follow, Notification, Status
+from szpak.storage.models import Follow, Notification, Status
 from szpak.storage.queries import StatusBundle, load_accounts, load_bundle
 
 log = logging.getLogger(__name__)
@@ -347,8 +347,8 @@ class Hub:
         if isinstance(event, Custom):
             await self._custom(event)
             return
-        if not self.connections:
-            return
+        if not self.accounts:
+            return  # nobody connected (or connecting): nothing to do
         if isinstance(event, StatusCreated):
             await self._status(event, "update")
         elif isinstance(event, StatusUpdated):

@@ -59,7 +59,7 @@ class RedisBus(_Subscribers):
         self._listener = asyncio.create_task(self._listen(), name="szpak-redis-bus")
         try:
             await asyncio.wait_for(self._subscribed.wait(), timeout=5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("Redis bus at %s is not reachable yet; retrying in the background", self.url)
 
     async def close(self) -> None:

@@ -270,7 +270,7 @@ class EventStream(Response):
         if not disconnected:
             try:
                 await asyncio.wait_for(send({"type": "http.response.body", "body": b"", "more_body": False}), 1.0)
-            except (asyncio.TimeoutError, OSError):
+            except (TimeoutError, OSError):
                 pass
 
     async def _pump(self, send: Send) -> None:
@@ -314,7 +314,8 @@ async def event_stream_by_name(request: Request) -> Response:
 
 @router.get("/api/v1/streaming/{path:path}")
 async def event_stream(request: Request, path: str) -> Response:
-    name = SSE_PATHS.get(path.strip("/"))
+    path = path.strip("/")
+    name = SSE_PATHS.get(path) if path else request.query_params.get("stream", "")
     if name is None:
         return error_response(404, "Unknown stream type")
     return await open_event_stream(request, name)

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, exists, false, or_, select
+from sqlalchemy import ColumnElement, and_, case, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from szpak.storage.models import Account, AccountTerm, Follow
@@ -81,7 +81,7 @@ def _escape_like(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _prefix_match(word: str) -> object:
+def _prefix_match(word: str) -> ColumnElement[bool]:
     """The account has an index term starting with ``word``."""
     return exists().where(
         and_(

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from szpak.storage.models import Account, Block, Follow, FollowRequest, Mute
@@ -41,7 +41,7 @@ class Relations:
     muting: dict[int, tuple[bool, datetime | None]] = field(default_factory=dict)
 
 
-def _live_mute(now: datetime) -> object:
+def _live_mute(now: datetime) -> ColumnElement[bool]:
     return or_(Mute.expires_at.is_(None), Mute.expires_at > now)
 
 
@@ -51,7 +51,7 @@ async def load_relations(session: AsyncSession, viewer_id: int, ids: Iterable[in
     wanted = set(ids)
     if not wanted:
         return rel
-    rows = await session.execute(
+    follows = await session.execute(
         select(Follow.account_id, Follow.target_account_id, Follow.show_reblogs, Follow.notify).where(
             or_(
                 and_(Follow.account_id == viewer_id, Follow.target_account_id.in_(wanted)),
@@ -59,12 +59,12 @@ async def load_relations(session: AsyncSession, viewer_id: int, ids: Iterable[in
             )
         )
     )
-    for src, dst, reblogs, notify in rows:
+    for src, dst, reblogs, notify in follows:
         if src == viewer_id:
             rel.following[dst] = Edge(bool(reblogs), bool(notify))
         if dst == viewer_id:
             rel.followed_by.add(src)
-    rows = await session.execute(
+    requests = await session.execute(
         select(FollowRequest.account_id, FollowRequest.target_account_id, FollowRequest.show_reblogs, FollowRequest.notify).where(
             or_(
                 and_(FollowRequest.account_id == viewer_id, FollowRequest.target_account_id.in_(wanted)),
@@ -72,12 +72,12 @@ async def load_relations(session: AsyncSession, viewer_id: int, ids: Iterable[in
             )
         )
     )
-    for src, dst, reblogs, notify in rows:
+    for src, dst, reblogs, notify in requests:
         if src == viewer_id:
             rel.requested[dst] = Edge(bool(reblogs), bool(notify))
         if dst == viewer_id:
             rel.requested_by.add(src)
-    rows = await session.execute(
+    blocks = await session.execute(
         select(Block.account_id, Block.target_account_id).where(
             or_(
                 and_(Block.account_id == viewer_id, Block.target_account_id.in_(wanted)),
@@ -85,18 +85,18 @@ async def load_relations(session: AsyncSession, viewer_id: int, ids: Iterable[in
             )
         )
     )
-    for src, dst in rows:
+    for src, dst in blocks:
         if src == viewer_id:
             rel.blocking.add(dst)
         if dst == viewer_id:
             rel.blocked_by.add(src)
     now = datetime.now(timezone.utc)
-    rows = await session.execute(
+    mutes = await session.execute(
         select(Mute.target_account_id, Mute.hide_notifications, Mute.expires_at).where(
             Mute.account_id == viewer_id, Mute.target_account_id.in_(wanted), _live_mute(now)
         )
     )
-    for dst, hide, expires in rows:
+    for dst, hide, expires in mutes:
         rel.muting[dst] = (bool(hide), expires)
     return rel
 

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import ColumnElement, CompoundSelect, Select, and_, case, exists, func, intersect, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from szpak.domain.visibility import OPEN_VISIBILITIES, not_muted_clause, searchable_clause, visible_clause
 from szpak.storage.ids import id_for_time
@@ -47,9 +48,9 @@ MIN_BATCH = 200
 MAX_BATCH = 5000
 
 
-def folded_name(column: ColumnElement[str]) -> ColumnElement[str]:
+def folded_name(column: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[str]:
     """``column`` (already lower-case) with diacritics removed, in portable SQL."""
-    expr: ColumnElement[str] = column
+    expr: ColumnElement[str] = column.expression if isinstance(column, InstrumentedAttribute) else column
     for letter, base in SQL_FOLDS.items():
         expr = func.replace(expr, letter, base)
     return expr
@@ -83,7 +84,7 @@ def _shown(viewer_id: int) -> list[ColumnElement[bool]]:
 
 def statuses_query(
     words: Sequence[frozenset[str]], viewer_id: int, *, account_id: int | None = None
-) -> Select[tuple[Status]]:
+) -> Select[Status]:
     """Searchable statuses the viewer may see that match every word, as one unordered
     select. Prefer :func:`search_statuses` for pages: ordered and limited, this single
     query can make PostgreSQL walk every status when a word is rare (measured in
@@ -101,12 +102,12 @@ def statuses_query(
 def _candidates(
     words: Sequence[frozenset[str]], upper: int | None, lower: int | None, ascending: bool, batch: int,
     account_id: int | None,
-) -> CompoundSelect[tuple[int]] | Select[tuple[int]]:
+) -> CompoundSelect[int] | Select[int]:
     """Ids of statuses whose terms satisfy every word, strictly between ``lower`` and
     ``upper``, nearest the starting bound first: index-only reads of the
     ``(term, status_id)`` key, intersected across words."""
 
-    def bounded(query: Select[tuple[int]], column: ColumnElement[int]) -> Select[tuple[int]]:
+    def bounded(query: Select[int], column: ColumnElement[int] | InstrumentedAttribute[int]) -> Select[int]:
         if upper is not None:
             query = query.where(column < upper)
         if lower is not None:
@@ -120,7 +121,7 @@ def _candidates(
     if account_id is not None:
         parts.append(bounded(select(Status.id).where(Status.account_id == account_id), Status.id))
     if len(parts) == 1:
-        column: ColumnElement[int] = StatusTerm.status_id
+        column: ColumnElement[int] | InstrumentedAttribute[int] = StatusTerm.status_id
         return parts[0].distinct().order_by(column.asc() if ascending else column.desc()).limit(batch)
     combined = intersect(*parts)
     column = combined.selected_columns[0]
@@ -170,7 +171,7 @@ async def search_statuses(
 # -- hashtags ----------------------------------------------------------------------------
 
 
-def tags_query(prefix: str) -> Select[tuple[Tag]]:
+def tags_query(prefix: str) -> Select[Tag]:
     """Tags whose name starts with ``prefix`` ignoring case and diacritics, best first:
     the exact name, then shorter names, then alphabetically.
 

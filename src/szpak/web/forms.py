@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from starlette.datastructures import FormData
@@ -12,7 +13,7 @@ from starlette.responses import RedirectResponse
 
 from szpak.domain.errors import DomainError
 from szpak.web.i18n import N_
-from szpak.web.session import check_csrf
+from szpak.web.session import apply_cookies, check_csrf
 
 #: Largest form accepted (a post with one image, or an avatar).
 MAX_FORM_BYTES = 12 * 1024 * 1024
@@ -112,7 +113,9 @@ def parse_max_id(request: Request) -> int | None:
 
 def login_redirect(request: Request) -> RedirectResponse:
     """Send an anonymous reader to log in, and back here afterwards."""
-    from urllib.parse import quote
-
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return see_other(f"/auth/sign_in?next={quote(here, safe='/')}")
+    response = see_other(f"/auth/sign_in?next={quote(here, safe='/')}")
+    v = getattr(request.state, "web_visitor", None)
+    if v is not None:
+        apply_cookies(request, response, v)  # e.g. forget a stale session cookie
+    return response

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,20 @@ def _local_path(url: str | None, base: str) -> str:
     return url or "#"
 
 
+def _translator(lang: str) -> Callable[[str | None], str]:
+    gettext = translations(lang).gettext
+
+    def tr(message: str | None) -> str:
+        return gettext(message) if message else ""  # gettext("") would be the catalog header
+
+    return tr
+
+
 def make_env(lang: str) -> Environment:
+    """The environment for one language. ``_``/``ngettext`` (from jinja2.ext.i18n) are for
+    literal messages: their result is trusted markup. Messages chosen at run time (errors,
+    labels) go through ``tr``, whose result is escaped like any other value, because a
+    domain error text may quote what a user typed."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"]),
@@ -91,7 +105,9 @@ def make_env(lang: str) -> Environment:
     env.filters.update(
         number=_number, reltime=_relative, datetime=_datetime, date=_date, safe_html=_safe_html, name=_name,
     )
-    env.globals.update(static=static_url, languages=LANGUAGES, language_names=LANGUAGE_NAMES)
+    env.globals.update(
+        static=static_url, languages=LANGUAGES, language_names=LANGUAGE_NAMES, tr=_translator(lang),
+    )
     return env
 
 

@@ -17,8 +17,11 @@ from szpak.web.render import STATIC
 from szpak.web.security import SecurityHeaders
 from szpak.web.session import WebState
 
+#: In matching order: profiles (``/@name/followers``) before posts (``/@name/<id>``).
+PAGE_MODULES = (timelines, auth, accounts, statuses, notifications, search, settings)
+
 router = APIRouter(include_in_schema=False)
-for module in (timelines, auth, accounts, statuses, notifications, search, settings):
+for module in PAGE_MODULES:
     router.include_router(module.router)
 
 

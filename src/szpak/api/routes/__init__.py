@@ -20,6 +20,7 @@ ROUTE_MODULES = [
     "szpak.api.routes.bookmarks_favourites",
     "szpak.api.routes.instance",
     "szpak.api.routes.tags",
+    "szpak.api.routes.listening",
     "szpak.realtime.streaming",
     "szpak.web.routes",
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import Field, field_validator
@@ -50,14 +51,30 @@ def flag(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "t", "yes", "on")
 
 
-def ids_param(request: Request) -> list[int]:
+async def _ids_from_json_body(request: Request) -> list[Any]:
+    """Some clients (Mastodon.py's ``account_familiar_followers``) send a GET with a JSON
+    body ``{"id": [...]}``; Rails reads it like a query string, so we do too."""
+    body = await request.body()
+    if not body.strip() or len(body) > 64 * 1024:
+        return []
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise APIError(400, "Malformed JSON body") from None
+    raw = parsed.get("id", parsed.get("id[]", [])) if isinstance(parsed, dict) else []
+    return raw if isinstance(raw, list) else [raw]
+
+
+async def ids_param(request: Request) -> list[int]:
     """``id[]=1&id[]=2`` (or ``id=1``): distinct ids in the order given; malformed ones are
     simply unknown accounts, as in Mastodon."""
-    raw = request.query_params.getlist("id[]") + request.query_params.getlist("id")
+    raw: list[Any] = request.query_params.getlist("id[]") + request.query_params.getlist("id")
+    if not raw:
+        raw = await _ids_from_json_body(request)
     out: list[int] = []
     for item in raw:
         try:
-            value = int(item)
+            value = int(str(item))
         except ValueError:
             continue
         if 0 < value < 2**63 and value not in out:
@@ -224,7 +241,7 @@ async def get_accounts(
     request: Request, viewer: Viewer | None = maybe("read:accounts"), ctx: Context = Depends(get_ctx)
 ) -> Any:
     """Several accounts at once (``id[]``), in the order asked; unknown ones left out."""
-    wanted = ids_param(request)
+    wanted = await ids_param(request)
     vid = viewer_account_id(viewer)
     async with ctx.read() as s:
         found = await load_accounts(s, wanted)
@@ -304,7 +321,7 @@ async def relationships(
     """Relationships with each account in ``id[]``, in the order asked. Unknown accounts are
     left out, and suspended ones too unless ``with_suspended=true``."""
     assert viewer.account_id is not None
-    wanted = ids_param(request)
+    wanted = await ids_param(request)
     async with ctx.read() as s:
         found = await load_accounts(s, wanted)
         rel = await load_relations(s, viewer.account_id, list(found))
@@ -322,7 +339,7 @@ async def familiar_followers(
 ) -> Any:
     """For each account in ``id[]``: whom the viewer follows that also follows it."""
     assert viewer.account_id is not None
-    wanted = ids_param(request)
+    wanted = await ids_param(request)
     async with ctx.read() as s:
         found = await load_accounts(s, wanted)
         known = [i for i in wanted if i in found and found[i].suspended_at is None]

@@ -23,7 +23,7 @@ router = APIRouter()
 
 
 async def _marked(
-    request: Request, response: Response, ctx: Context, mark: type[Bookmark] | type[Favourite], page: Page, me: int
+    request: Request, response: Response, ctx: Context, mark: type[Bookmark | Favourite], page: Page, me: int
 ) -> list[dict[str, Any]]:
     q = (
         select(mark.id, Status)
@@ -31,7 +31,7 @@ async def _marked(
         .where(mark.account_id == me, visible_clause(me))
     )
     async with ctx.read() as s:
-        rows = page.finish(list((await s.execute(page.apply(q, mark.id))).all()))
+        rows = page.finish(list((await s.execute(page.apply(q, mark.id))).all()))  # type: ignore[arg-type]
         statuses = [st for _, st in rows]
         bundle = await load_bundle(s, statuses, me)
     link_header(request, response, [mark_id for mark_id, _ in rows])

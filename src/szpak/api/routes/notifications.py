@@ -4,8 +4,9 @@ What a recipient is shown is decided by ``domain.notify.shown_clause`` in SQL, s
 page is never short because a notification had to be dropped after loading (its post
 became invisible to the recipient, or its actor was blocked or suspended).
 
-:func:`render_notifications` is the one renderer of a page of notifications (a fixed
-number of queries); the streaming API can reuse it for single notifications.
+:func:`render_notifications` renders a page of notifications in a fixed number of
+queries; :func:`render_notification` renders one for its recipient, re-checking that
+it may still be shown (the streaming API can use it on ``NotificationCreated``).
 """
 
 from __future__ import annotations
@@ -81,6 +82,18 @@ async def render_notifications(
     return out
 
 
+async def render_notification(
+    renderer: Renderer, session: AsyncSession, recipient_id: int, notification_id: int
+) -> dict[str, Any] | None:
+    """One notification as its recipient may see it now, or None (gone, someone else's,
+    or its status or actor no longer visible to them)."""
+    row = await session.scalar(notify.notifications_query(recipient_id).where(Notification.id == notification_id))
+    if row is None:
+        return None
+    rendered = await render_notifications(renderer, session, [row], recipient_id)
+    return rendered[0] if rendered else None
+
+
 @router.get("/api/v1/notifications")
 async def list_notifications(
     request: Request,
@@ -137,11 +150,10 @@ async def get_notification(
     assert me is not None
     nid = parse_id(notification_id)
     async with ctx.read() as s:
-        row = await s.scalar(notify.notifications_query(me).where(Notification.id == nid))
-        rendered = await render_notifications(request.app.state.renderer, s, [row], me) if row else []
-    if not rendered:
+        rendered = await render_notification(request.app.state.renderer, s, me, nid)
+    if rendered is None:
         raise NotFound()
-    return rendered[0]
+    return rendered
 
 
 @router.post("/api/v1/notifications/clear")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import html
 import inspect
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -43,6 +44,7 @@ from szpak.domain import oauth
 from szpak.domain.context import Context
 from szpak.domain.oauth import Client, OAuthError
 from szpak.storage.models import Account, Application, User
+from szpak.web.ratelimit import LoginGuard
 
 router = APIRouter()
 
@@ -57,15 +59,26 @@ PAGE_HEADERS = {
 }
 
 
-def oauth_error(status: int, error: str, description: str) -> JSON:
-    headers = dict(NO_STORE)
+class Throttled(OAuthError):
+    """Too many failed log-ins from this address (for this login)."""
+
+    def __init__(self, retry_after: float) -> None:
+        self.retry_after = max(1, math.ceil(retry_after))
+        super().__init__(
+            "too_many_requests", f"Too many failed log-in attempts. Try again in {self.retry_after} seconds.", 429
+        )
+
+
+def oauth_error(status: int, error: str, description: str, headers: dict[str, str] | None = None) -> JSON:
+    headers = {**NO_STORE, **(headers or {})}
     if error == "invalid_client":
         headers["WWW-Authenticate"] = 'Basic realm="Szpak"'
     return JSON({"error": error, "error_description": description}, status_code=status, headers=headers)
 
 
 def _from(exc: OAuthError) -> JSON:
-    return oauth_error(exc.status_code, exc.error, exc.message)
+    extra = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else None
+    return oauth_error(exc.status_code, exc.error, exc.message, extra)
 
 
 def _text(params: dict[str, Any], key: str) -> str:
@@ -118,7 +131,33 @@ def _token_response(token: str, scopes: list[str]) -> JSON:
     )
 
 
-async def _grant(ctx: Context, client: Client, params: dict[str, Any]) -> JSON:
+def login_guard(request: Request) -> LoginGuard:
+    """The per-process limiter of failed log-ins, shared with the web UI's log-in form
+    when it uses ``app.state.login_guard`` too, so that no door is left unthrottled."""
+    guard = getattr(request.app.state, "login_guard", None)
+    if guard is None:
+        guard = request.app.state.login_guard = LoginGuard()
+    return guard
+
+
+async def check_login(ctx: Context, request: Request, login: str, password: str) -> User:
+    """``oauth.authenticate``, throttled per client address and login."""
+    guard = login_guard(request)
+    address = request.client.host if request.client else ""
+    wait = guard.retry_after(address, login)
+    if wait > 0:
+        raise Throttled(wait)
+    try:
+        async with ctx.read() as s:
+            user = await oauth.authenticate(s, login, password)
+    except OAuthError:
+        guard.failed(address, login)
+        raise
+    guard.succeeded(address, login)
+    return user
+
+
+async def _grant(ctx: Context, request: Request, client: Client, params: dict[str, Any]) -> JSON:
     grant = _text(params, "grant_type")
     if grant == "authorization_code":
         code = _text(params, "code")
@@ -135,8 +174,7 @@ async def _grant(ctx: Context, client: Client, params: dict[str, Any]) -> JSON:
         scopes = oauth.requested_scopes(params.get("scope") or params.get("scopes"), client.app)
         user_id = None
         if grant == "password":
-            async with ctx.read() as s:
-                user = await oauth.authenticate(s, _text(params, "username"), _text(params, "password"))
+            user = await check_login(ctx, request, _text(params, "username"), _text(params, "password"))
             user_id = user.id
         async with ctx.tx() as tx:
             token, _ = await oauth.issue_token(tx, application_id=client.app.id, user_id=user_id, scopes=scopes)
@@ -153,7 +191,7 @@ async def token(request: Request, ctx: Context = Depends(get_ctx)) -> Any:
     try:
         params = await _params(request)
         client = await _client(ctx, request, params)
-        return await _grant(ctx, client, params)
+        return await _grant(ctx, request, client, params)
     except OAuthError as exc:
         return _from(exc)
 
@@ -443,9 +481,9 @@ async def _refuse(request: Request, ctx: Context, target: AuthorizeRequest, exc:
 async def _signing_in_user(ctx: Context, request: Request, target: AuthorizeRequest, params: dict[str, Any]) -> User:
     """The user approving: from the posted credentials, else from the browser session."""
     login, password = _text(params, "login"), _text(params, "password")
+    if login or password:
+        return await check_login(ctx, request, login, password)
     async with ctx.read() as s:
-        if login or password:
-            return await oauth.authenticate(s, login, password)
         user = await _session_user(request, target)
         if user is None:
             raise oauth.invalid_grant(_texts(target.lang)["bad_login"])
@@ -470,11 +508,12 @@ async def authorize_submit(request: Request, ctx: Context = Depends(get_ctx)) ->
     if _text(params, "decision") == "deny":
         if target.redirect_uri == oauth.OOB:
             return await _page(request, ctx, None, None, _texts(target.lang)["denied"], status=403)
-        return _redirect(target, {"error": "access_denied", "error_description": "The resource owner denied the request."})
+        denied = {"error": "access_denied", "error_description": "The resource owner denied the request."}
+        return _redirect(target, denied)
     try:
         user = await _signing_in_user(ctx, request, target, params)
     except OAuthError as exc:
-        return await _page(request, ctx, target, grant, exc.message, status=401)
+        return await _page(request, ctx, target, grant, exc.message, status=429 if exc.status_code == 429 else 401)
     async with ctx.tx() as tx:
         code = await oauth.create_code(
             tx, application_id=target.app.id, user_id=user.id, redirect_uri=target.redirect_uri, scopes=grant.scopes,
@@ -489,6 +528,7 @@ def _code_page(target: AuthorizeRequest, code: str) -> HTMLResponse:
     t = _texts(target.lang)
     body = (
         f'<!doctype html><html lang="{target.lang}"><head><meta charset="utf-8"><title>Szpak</title></head>'
-        f'<body><main><p>{html.escape(t["code"])}</p><p><code id="code">{html.escape(code)}</code></p></main></body></html>'
+        f'<body><main><p>{html.escape(t["code"])}</p>'
+        f'<p><code id="code">{html.escape(code)}</code></p></main></body></html>'
     )
     return HTMLResponse(body, headers=PAGE_HEADERS)

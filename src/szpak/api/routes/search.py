@@ -151,7 +151,7 @@ async def _search(
         )
     if "hashtags" in wanted and (m := _TAG_RE.fullmatch(q)):
         found.tags = list(await s.scalars(tags_query(m.group(1)).limit(page.limit).offset(offset)))
-    if "statuses" in wanted and viewer_id is not None and (words := query_alternatives(q)):
+    if "statuses" in wanted and viewer_id is not None and (words := query_alternatives(q, ctx.settings.domain)):
         window = StatusPage(page.limit, offset, page.max_id, page.since_id, page.min_id)
         found.statuses = await search_statuses(
             s, words, viewer_id, window, account_id=_account_filter(params.account_id)

@@ -13,10 +13,10 @@ from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from szpak.storage.models import Application, User
+from szpak.storage.models import Account, Application, User
 from szpak.web.i18n import N_, Formatter
 from szpak.web.render import render_for
-from szpak.web.session import Visitor, visitor
+from szpak.web.session import Visitor, get_ctx, visitor
 
 AUTHORIZE_PATH = "/oauth/authorize"
 
@@ -59,23 +59,35 @@ def render_authorize(
     if hidden:
         hidden["lang"] = v.lang  # later errors from the OAuth module come in the reader's language
     force_login = hidden.get("force_login") == "true"
+    account: Account | None = getattr(request.state, "authorize_account", None)
     return render_for(
         request, v, "authorize.html", page_name="authorize", client=app, scopes=scope_lines(scopes), hidden=hidden,
-        error=error, show_login=v.signed_in is None or force_login, status=status,
+        error=error, signed_in_as=None if force_login or account is None else account.acct, status=status,
         # A refused request is not worth coming back to (and its URL may name a hostile site).
         return_path=request.url.path + (f"?{request.url.query}" if app is not None and request.method == "GET" else ""),
     )
 
 
 class PreloadVisitor:
-    """Loads the reader's session before the OAuth module draws the consent page."""
+    """Loads the reader, and the account of whoever ``app.state.session_user`` says is
+    logged in, before the OAuth module draws the consent page."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope.get("path") == AUTHORIZE_PATH:
-            await visitor(StarletteRequest(scope))  # type: ignore[arg-type]
+            request = StarletteRequest(scope)
+            v = await visitor(request)  # type: ignore[arg-type]
+            hook = getattr(request.app.state, "session_user", None)
+            user = await hook(request) if hook is not None else None
+            account = None
+            if user is not None:
+                account = v.account if v.user is not None and v.user.id == user.id else None
+                if account is None:
+                    async with get_ctx(request).read() as s:  # type: ignore[arg-type]
+                        account = await s.get(Account, user.account_id)
+            request.state.authorize_account = account
         await self.app(scope, receive, send)
 
 

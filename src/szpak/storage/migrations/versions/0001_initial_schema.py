@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 10:53:02.846491
+Create Date: 2026-11-27 11:07:39.226159
 """
 
 from __future__ import annotations
@@ -87,6 +87,11 @@ def upgrade() -> None:
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.create_index('ix_jobs_due', ['done_at', 'run_at'], unique=False)
 
+    op.create_table('listening_versions',
+    sa.Column('key', sa.String(length=32), nullable=False),
+    sa.Column('value', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_listening_versions'))
+    )
     op.create_table('tags',
     sa.Column('name', sa.String(length=255), nullable=False),
     sa.Column('display_name', sa.String(length=255), nullable=False),
@@ -169,6 +174,14 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_mutes')),
     sa.UniqueConstraint('account_id', 'target_account_id', name=op.f('uq_mutes_account_id'))
     )
+    op.create_table('organisations',
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('created_by_id', sa.BigInteger(), nullable=True),
+    sa.Column('alert_emails', sa.JSON(), nullable=False),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_organisations_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('account_id', name=op.f('pk_organisations'))
+    )
     op.create_table('statuses',
     sa.Column('account_id', sa.BigInteger(), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
@@ -244,6 +257,43 @@ def upgrade() -> None:
     with op.batch_alter_table('favourites', schema=None) as batch_op:
         batch_op.create_index('ix_favourites_status_id', ['status_id'], unique=False)
 
+    op.create_table('listening_queries',
+    sa.Column('organisation_id', sa.BigInteger(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('query', sa.Text(), nullable=False),
+    sa.Column('category', sa.String(length=16), nullable=False),
+    sa.Column('created_by_id', sa.BigInteger(), nullable=True),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('volume_alert_until', szpak.storage.models.base.UTCDateTime(), nullable=True),
+    sa.Column('negative_alert_until', szpak.storage.models.base.UTCDateTime(), nullable=True),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.account_id'], name=op.f('fk_listening_queries_organisation_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_listening_queries'))
+    )
+    with op.batch_alter_table('listening_queries', schema=None) as batch_op:
+        batch_op.create_index('ix_listening_queries_organisation_id', ['organisation_id', 'id'], unique=False)
+
+    op.create_table('listening_webhooks',
+    sa.Column('organisation_id', sa.BigInteger(), nullable=False),
+    sa.Column('url', sa.String(length=2048), nullable=False),
+    sa.Column('secret', sa.String(length=128), nullable=False),
+    sa.Column('events', sa.JSON(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('description', sa.String(length=255), nullable=False),
+    sa.Column('created_by_id', sa.BigInteger(), nullable=True),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('last_attempt_at', szpak.storage.models.base.UTCDateTime(), nullable=True),
+    sa.Column('last_status', sa.Integer(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.account_id'], name=op.f('fk_listening_webhooks_organisation_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_listening_webhooks'))
+    )
+    with op.batch_alter_table('listening_webhooks', schema=None) as batch_op:
+        batch_op.create_index('ix_listening_webhooks_organisation_id', ['organisation_id'], unique=False)
+
     op.create_table('notifications',
     sa.Column('account_id', sa.BigInteger(), nullable=False),
     sa.Column('from_account_id', sa.BigInteger(), nullable=False),
@@ -288,6 +338,21 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_oauth_tokens')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_oauth_tokens_token_hash'))
     )
+    op.create_table('organisation_members',
+    sa.Column('organisation_id', sa.BigInteger(), nullable=False),
+    sa.Column('member_id', sa.BigInteger(), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('added_by_id', sa.BigInteger(), nullable=True),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['member_id'], ['accounts.id'], name=op.f('fk_organisation_members_member_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.account_id'], name=op.f('fk_organisation_members_organisation_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_organisation_members')),
+    sa.UniqueConstraint('organisation_id', 'member_id', name=op.f('uq_organisation_members_organisation_id'))
+    )
+    with op.batch_alter_table('organisation_members', schema=None) as batch_op:
+        batch_op.create_index('ix_organisation_members_member_id', ['member_id'], unique=False)
+
     op.create_table('status_edits',
     sa.Column('status_id', sa.BigInteger(), nullable=False),
     sa.Column('account_id', sa.BigInteger(), nullable=False),
@@ -342,6 +407,89 @@ def upgrade() -> None:
     with op.batch_alter_table('status_terms', schema=None) as batch_op:
         batch_op.create_index('ix_status_terms_status_id', ['status_id'], unique=False)
 
+    op.create_table('listening_alerts',
+    sa.Column('organisation_id', sa.BigInteger(), nullable=False),
+    sa.Column('query_id', sa.BigInteger(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('window_start', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('window_end', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('observed', sa.Integer(), nullable=False),
+    sa.Column('negative', sa.Integer(), nullable=False),
+    sa.Column('expected', sa.Float(), nullable=False),
+    sa.Column('score', sa.Float(), nullable=False),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.account_id'], name=op.f('fk_listening_alerts_organisation_id_organisations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['query_id'], ['listening_queries.id'], name=op.f('fk_listening_alerts_query_id_listening_queries'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_listening_alerts'))
+    )
+    with op.batch_alter_table('listening_alerts', schema=None) as batch_op:
+        batch_op.create_index('ix_listening_alerts_organisation_id_id', ['organisation_id', 'id'], unique=False)
+
+    op.create_table('listening_deliveries',
+    sa.Column('organisation_id', sa.BigInteger(), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('webhook_id', sa.BigInteger(), nullable=True),
+    sa.Column('recipient', sa.String(length=255), nullable=True),
+    sa.Column('event', sa.String(length=16), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('max_attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('locked_until', szpak.storage.models.base.UTCDateTime(), nullable=True),
+    sa.Column('delivered_at', szpak.storage.models.base.UTCDateTime(), nullable=True),
+    sa.Column('failed_at', szpak.storage.models.base.UTCDateTime(), nullable=True),
+    sa.Column('last_status', sa.Integer(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.account_id'], name=op.f('fk_listening_deliveries_organisation_id_organisations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['webhook_id'], ['listening_webhooks.id'], name=op.f('fk_listening_deliveries_webhook_id_listening_webhooks'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_listening_deliveries'))
+    )
+    with op.batch_alter_table('listening_deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_listening_deliveries_due', ['delivered_at', 'failed_at', 'next_attempt_at'], unique=False)
+
+    op.create_table('listening_mentions',
+    sa.Column('organisation_id', sa.BigInteger(), nullable=False),
+    sa.Column('query_id', sa.BigInteger(), nullable=False),
+    sa.Column('status_id', sa.BigInteger(), nullable=False),
+    sa.Column('author_id', sa.BigInteger(), nullable=False),
+    sa.Column('language', sa.String(length=8), nullable=True),
+    sa.Column('sentiment', sa.String(length=10), nullable=True),
+    sa.Column('confidence', sa.Float(), nullable=True),
+    sa.Column('corrected', sa.Boolean(), nullable=False),
+    sa.Column('reach', sa.Integer(), nullable=False),
+    sa.Column('terms', sa.JSON(), nullable=False),
+    sa.Column('forms', sa.JSON(), nullable=False),
+    sa.Column('posted_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('minute', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.account_id'], name=op.f('fk_listening_mentions_organisation_id_organisations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['query_id'], ['listening_queries.id'], name=op.f('fk_listening_mentions_query_id_listening_queries'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_listening_mentions')),
+    sa.UniqueConstraint('query_id', 'status_id', name=op.f('uq_listening_mentions_query_id'))
+    )
+    with op.batch_alter_table('listening_mentions', schema=None) as batch_op:
+        batch_op.create_index('ix_listening_mentions_organisation_id_id', ['organisation_id', 'id'], unique=False)
+        batch_op.create_index('ix_listening_mentions_query_id_minute', ['query_id', 'minute'], unique=False)
+        batch_op.create_index('ix_listening_mentions_status_id', ['status_id'], unique=False)
+
+    op.create_table('organisation_tokens',
+    sa.Column('token_id', sa.BigInteger(), nullable=False),
+    sa.Column('organisation_id', sa.BigInteger(), nullable=False),
+    sa.Column('member_id', sa.BigInteger(), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['member_id'], ['accounts.id'], name=op.f('fk_organisation_tokens_member_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.account_id'], name=op.f('fk_organisation_tokens_organisation_id_organisations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['token_id'], ['oauth_tokens.id'], name=op.f('fk_organisation_tokens_token_id_oauth_tokens'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('token_id', name=op.f('pk_organisation_tokens'))
+    )
+    with op.batch_alter_table('organisation_tokens', schema=None) as batch_op:
+        batch_op.create_index('ix_organisation_tokens_organisation_id', ['organisation_id', 'member_id'], unique=False)
+
     op.create_table('web_sessions',
     sa.Column('key_hash', sa.String(length=64), nullable=False),
     sa.Column('user_id', sa.BigInteger(), nullable=False),
@@ -358,15 +506,54 @@ def upgrade() -> None:
     with op.batch_alter_table('web_sessions', schema=None) as batch_op:
         batch_op.create_index('ix_web_sessions_user_id', ['user_id'], unique=False)
 
+    op.create_table('sentiment_corrections',
+    sa.Column('organisation_id', sa.BigInteger(), nullable=False),
+    sa.Column('mention_id', sa.BigInteger(), nullable=True),
+    sa.Column('status_id', sa.BigInteger(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('label', sa.String(length=10), nullable=False),
+    sa.Column('previous_label', sa.String(length=10), nullable=True),
+    sa.Column('member_id', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['mention_id'], ['listening_mentions.id'], name=op.f('fk_sentiment_corrections_mention_id_listening_mentions'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.account_id'], name=op.f('fk_sentiment_corrections_organisation_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sentiment_corrections'))
+    )
+    with op.batch_alter_table('sentiment_corrections', schema=None) as batch_op:
+        batch_op.create_index('ix_sentiment_corrections_status_id', ['status_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('sentiment_corrections', schema=None) as batch_op:
+        batch_op.drop_index('ix_sentiment_corrections_status_id')
+
+    op.drop_table('sentiment_corrections')
     with op.batch_alter_table('web_sessions', schema=None) as batch_op:
         batch_op.drop_index('ix_web_sessions_user_id')
 
     op.drop_table('web_sessions')
+    with op.batch_alter_table('organisation_tokens', schema=None) as batch_op:
+        batch_op.drop_index('ix_organisation_tokens_organisation_id')
+
+    op.drop_table('organisation_tokens')
+    with op.batch_alter_table('listening_mentions', schema=None) as batch_op:
+        batch_op.drop_index('ix_listening_mentions_status_id')
+        batch_op.drop_index('ix_listening_mentions_query_id_minute')
+        batch_op.drop_index('ix_listening_mentions_organisation_id_id')
+
+    op.drop_table('listening_mentions')
+    with op.batch_alter_table('listening_deliveries', schema=None) as batch_op:
+        batch_op.drop_index('ix_listening_deliveries_due')
+
+    op.drop_table('listening_deliveries')
+    with op.batch_alter_table('listening_alerts', schema=None) as batch_op:
+        batch_op.drop_index('ix_listening_alerts_organisation_id_id')
+
+    op.drop_table('listening_alerts')
     with op.batch_alter_table('status_terms', schema=None) as batch_op:
         batch_op.drop_index('ix_status_terms_status_id')
 
@@ -384,12 +571,24 @@ def downgrade() -> None:
         batch_op.drop_index('ix_status_edits_status_id')
 
     op.drop_table('status_edits')
+    with op.batch_alter_table('organisation_members', schema=None) as batch_op:
+        batch_op.drop_index('ix_organisation_members_member_id')
+
+    op.drop_table('organisation_members')
     op.drop_table('oauth_tokens')
     op.drop_table('oauth_codes')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_index('ix_notifications_account_id_id')
 
     op.drop_table('notifications')
+    with op.batch_alter_table('listening_webhooks', schema=None) as batch_op:
+        batch_op.drop_index('ix_listening_webhooks_organisation_id')
+
+    op.drop_table('listening_webhooks')
+    with op.batch_alter_table('listening_queries', schema=None) as batch_op:
+        batch_op.drop_index('ix_listening_queries_organisation_id')
+
+    op.drop_table('listening_queries')
     with op.batch_alter_table('favourites', schema=None) as batch_op:
         batch_op.drop_index('ix_favourites_status_id')
 
@@ -404,6 +603,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_statuses_account_id_id')
 
     op.drop_table('statuses')
+    op.drop_table('organisations')
     op.drop_table('mutes')
     op.drop_table('markers')
     with op.batch_alter_table('follows', schema=None) as batch_op:
@@ -423,6 +623,7 @@ def downgrade() -> None:
 
     op.drop_table('account_terms')
     op.drop_table('tags')
+    op.drop_table('listening_versions')
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.drop_index('ix_jobs_due')
 

@@ -1,0 +1,264 @@
+"""The listening step of the post pipeline: match, classify, store, announce.
+
+``domain/statuses.py`` enqueues a durable job in the same transaction as every
+original post (``status.created``), edit (``status.updated``) and deletion
+(``status.deleted``); the handlers here turn them into mentions. Because the job is
+committed with the post, an acknowledged post is matched even if the process dies
+right after answering: the worker finds the job again after a restart. Handling a
+job twice is harmless (one mention per query and post).
+
+Only public and unlisted posts by accounts that allow indexing (and are not
+suspended) are matched; private and direct posts never enter listening.
+
+The matcher lives in memory, one per process, built from every organisation's
+tracked queries. A version counter in the database (bumped with every query change)
+tells each process when to bring it up to date: the first build runs in a thread;
+later changes are applied query by query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from szpak.domain.context import Context
+from szpak.domain.events import MentionCreated, MentionDeleted, MentionUpdated
+from szpak.jobs.runner import handler
+from szpak.listening import deliveries
+from szpak.listening.alerts import minute_of
+from szpak.listening.queries import current_version
+from szpak.storage.models import Account, Status
+from szpak.storage.models.listening import Mention, TrackedQuery
+from szpak.text import Matcher, QueryError, html_to_text
+
+if TYPE_CHECKING:
+    from szpak.listening.runtime import ListeningRuntime
+
+log = logging.getLogger(__name__)
+
+OPEN_VISIBILITIES = ("public", "unlisted")
+#: Above this many changed queries a fresh matcher is built (in a thread) instead
+#: of patching the current one.
+REBUILD_THRESHOLD = 200
+
+
+def listening_text(status: Status) -> str:
+    """The words of a post: the content warning and the source text (or, for posts
+    that came without one, the text of their HTML)."""
+    body = status.text or html_to_text(status.content or "")
+    return f"{status.spoiler_text}\n{body}" if status.spoiler_text else body
+
+
+def eligible(status: Status, author: Account) -> bool:
+    """The one rule for what may enter listening."""
+    return (
+        status.reblog_of_id is None
+        and status.visibility in OPEN_VISIBILITIES
+        and author.indexable
+        and author.suspended_at is None
+    )
+
+
+def _build(pairs: list[tuple[int, str]]) -> Matcher:
+    matcher = Matcher()
+    for query_id, text in pairs:
+        try:
+            matcher.add(query_id, text)
+        except QueryError as exc:  # stored before a parser change: skip, don't stop listening
+            log.warning("tracked query %s no longer parses: %s", query_id, exc)
+    matcher.compile()
+    return matcher
+
+
+class MatcherCache:
+    """This process's matcher and which organisation owns each query."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.version = -1
+        self.matcher = Matcher()
+        self.owners: dict[int, int] = {}
+        self._sources: dict[int, str] = {}
+        self._lock = asyncio.Lock()
+
+    async def current(self, version: int) -> Matcher:
+        if version != self.version:
+            async with self._lock:
+                if version != self.version:
+                    await self.refresh()
+        return self.matcher
+
+    async def refresh(self) -> None:
+        async with self.ctx.read() as s:
+            version = await current_version(s)
+            rows = (await s.execute(select(TrackedQuery.id, TrackedQuery.organisation_id, TrackedQuery.query))).all()
+        wanted = {int(r[0]): r[2] for r in rows}
+        owners = {int(r[0]): int(r[1]) for r in rows}
+        changed = [qid for qid, text in wanted.items() if self._sources.get(qid) != text]
+        removed = [qid for qid in self._sources if qid not in wanted]
+        if self.version < 0 or len(changed) + len(removed) > REBUILD_THRESHOLD:
+            self.matcher = await asyncio.to_thread(_build, sorted(wanted.items()))
+        else:
+            for qid in removed:
+                self.matcher.remove(qid)
+            for qid in changed:
+                try:
+                    self.matcher.add(qid, wanted[qid])
+                except QueryError as exc:
+                    log.warning("tracked query %s no longer parses: %s", qid, exc)
+                    self.matcher.remove(qid)
+            self.matcher.compile()
+        self._sources = wanted
+        self.owners = owners
+        self.version = version
+
+
+@dataclass
+class Outcome:
+    """What one run of the listening step did (for tests and the benchmark)."""
+
+    created: list[int]
+    updated: list[int]
+    deleted: list[int]
+    #: Queries that got a new mention (their alerts were checked).
+    queries: list[int]
+
+
+class Pipeline:
+    def __init__(self, runtime: ListeningRuntime) -> None:
+        self.rt = runtime
+        self.ctx = runtime.ctx
+
+    async def process(self, status_id: int, *, edited: bool = False) -> Outcome:
+        """Match one post and bring its mentions up to date."""
+        outcome = Outcome([], [], [], [])
+        async with self.ctx.read() as s:
+            row = (
+                await s.execute(select(Status, Account).join(Account, Account.id == Status.account_id).where(Status.id == status_id))
+            ).first()
+            version = await current_version(s)
+        if row is None:
+            return outcome  # deleted before we got to it; status.deleted cleans up
+        status, author = row
+        matches = []
+        text = ""
+        if eligible(status, author):
+            matcher = await self.rt.matchers.current(version)
+            text = listening_text(status)
+            matches = matcher.match(text, status.language)
+        if not matches and not edited:
+            return outcome
+        label, confidence = self.rt.classifier.predict([text])[0] if matches else (None, None)
+        minute = minute_of(status.created_at)
+        async with self.ctx.tx() as tx:
+            s = tx.session
+            existing = {m.query_id: m for m in await s.scalars(select(Mention).where(Mention.status_id == status_id))}
+            live: dict[int, int] = {}
+            if matches:
+                ids = [m.query_id for m in matches]
+                live = {int(q): int(o) for q, o in await s.execute(
+                    select(TrackedQuery.id, TrackedQuery.organisation_id).where(TrackedQuery.id.in_(ids))
+                )}
+            announced: dict[int, list[Mention]] = {}
+            for match in matches:
+                query_id = int(match.query_id)
+                if query_id not in live:
+                    continue  # deleted since the matcher was built
+                mention = existing.pop(query_id, None)
+                if mention is None:
+                    mention = Mention(
+                        organisation_id=live[query_id], query_id=query_id, status_id=status_id, author_id=author.id,
+                        language=status.language, sentiment=label, confidence=confidence, reach=author.followers_count,
+                        terms=list(match.terms), forms=list(match.forms), posted_at=status.created_at, minute=minute,
+                    )
+                    s.add(mention)
+                    await s.flush()
+                    outcome.created.append(mention.id)
+                    outcome.queries.append(query_id)
+                    announced.setdefault(mention.organisation_id, []).append(mention)
+                    tx.emit(MentionCreated(
+                        mention_id=mention.id, organisation_id=mention.organisation_id, query_id=query_id,
+                        status_id=status_id, sentiment=mention.sentiment,
+                    ))
+                else:
+                    mention.terms, mention.forms = list(match.terms), list(match.forms)
+                    mention.language = status.language
+                    if not mention.corrected:
+                        mention.sentiment, mention.confidence = label, confidence
+                    outcome.updated.append(mention.id)
+                    tx.emit(MentionUpdated(
+                        mention_id=mention.id, organisation_id=mention.organisation_id, query_id=query_id,
+                        status_id=status_id, sentiment=mention.sentiment,
+                    ))
+            for gone in existing.values():
+                await s.delete(gone)
+                outcome.deleted.append(gone.id)
+                tx.emit(MentionDeleted(
+                    mention_id=gone.id, organisation_id=gone.organisation_id, query_id=gone.query_id, status_id=status_id,
+                ))
+            for organisation_id, mentions in announced.items():
+                for mention in mentions:
+                    await deliveries.enqueue(tx, organisation_id, "mention", mention_payload(mention, status, author, self.ctx))
+        for query_id in outcome.queries:
+            try:
+                await self.rt.alerts.observe(query_id, status.created_at)
+            except Exception:  # the mention is stored; the next mention checks again
+                log.exception("alert evaluation failed for query %s", query_id)
+        return outcome
+
+    async def remove(self, status_id: int) -> list[int]:
+        """A deleted post leaves every mention list."""
+        async with self.ctx.tx() as tx:
+            gone = list(await tx.session.scalars(select(Mention).where(Mention.status_id == status_id)))
+            for mention in gone:
+                await tx.session.delete(mention)
+                tx.emit(MentionDeleted(
+                    mention_id=mention.id, organisation_id=mention.organisation_id, query_id=mention.query_id,
+                    status_id=status_id,
+                ))
+        return [m.id for m in gone]
+
+
+def mention_payload(mention: Mention, status: Status, author: Account, ctx: Context) -> dict[str, Any]:
+    """A mention as webhooks receive it: the facts and a link, not a rendered status."""
+    base = ctx.settings.base_url
+    return {
+        "id": str(mention.id),
+        "query_id": str(mention.query_id),
+        "status": {
+            "id": str(status.id),
+            "url": f"{base}/@{author.username}/{status.id}",
+            "text": listening_text(status),
+            "language": status.language,
+            "created_at": status.created_at.isoformat(),
+            "account": {"id": str(author.id), "acct": author.acct, "followers_count": author.followers_count},
+        },
+        "sentiment": mention.sentiment,
+        "confidence": mention.confidence,
+        "terms": mention.terms,
+    }
+
+
+def _runtime(ctx: Context) -> ListeningRuntime:
+    from szpak.listening.runtime import runtime_for
+
+    return runtime_for(ctx)
+
+
+@handler("status.created")
+async def on_status_created(ctx: Context, payload: dict[str, Any]) -> None:
+    await _runtime(ctx).pipeline.process(int(payload["status_id"]))
+
+
+@handler("status.updated")
+async def on_status_updated(ctx: Context, payload: dict[str, Any]) -> None:
+    await _runtime(ctx).pipeline.process(int(payload["status_id"]), edited=True)
+
+
+@handler("status.deleted")
+async def on_status_deleted(ctx: Context, payload: dict[str, Any]) -> None:
+    await _runtime(ctx).pipeline.remove(int(payload["status_id"]))

@@ -1,0 +1,314 @@
+"""The web UI in a real browser: Debian's Chromium driven by Playwright, against a real
+``szpak serve`` (one per module). Skipped where /usr/bin/chromium is absent (``make test``
+installs it with apt-get when it can).
+
+Screenshots of the main pages at desktop and phone width are written to
+``test-artifacts/screenshots/`` (gitignored) for people to look at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("web-browser")]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+PASSWORD = "sekretne-haslo"
+LIVE_TIMEOUT_MS = 10_000
+XSS = '<script>window.__xss = 1</script> <img src=x onerror="window.__xss = 2"> <b>pogrubione?</b>'
+
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} is not installed (make test installs it with apt-get)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+from e2e.server import PG_URL, SZPAK, Server, create_pg_database, drop_pg_database  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data_dir = tmp_path_factory.mktemp("web-browser")
+    name = f"szpak_web_{uuid.uuid4().hex[:10]}"
+    url = asyncio.run(create_pg_database(name)) if PG_URL else f"sqlite+aiosqlite:///{data_dir / 'szpak.sqlite3'}"
+    srv = Server(url, data_dir).start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        if PG_URL:
+            asyncio.run(drop_pg_database(name))
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class Person:
+    """One browser context (its own cookies), recording what could betray a broken page."""
+
+    def __init__(self, chromium: Any, server: Server, *, locale: str = "pl-PL", width: int = 1280, height: int = 900) -> None:
+        self.server = server
+        self.context = chromium.new_context(locale=locale, viewport={"width": width, "height": height}, base_url=server.base_url)
+        self.context.set_default_timeout(LIVE_TIMEOUT_MS)
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.frames: list[str] = []
+        self.page.on("console", lambda m: self.problems.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        self.page.on("dialog", lambda d: (self.problems.append(f"dialog: {d.message}"), d.dismiss()))
+        self.page.on("websocket", lambda ws: ws.on("framereceived", lambda f: self.frames.append(str(f))))
+
+    def goto(self, path: str) -> Any:
+        return self.page.goto(path)
+
+    def sign_up(self, username: str) -> None:
+        self.goto("/auth/sign_up")
+        self.page.fill("#username", username)
+        self.page.fill("#email", f"{username}@example.com")
+        self.page.fill("#password", PASSWORD)
+        self.page.check("input[name=agreement]")
+        self.page.click("form.stacked button[type=submit]")
+        self.page.wait_for_url("**/home")
+
+    def wait_live(self) -> None:
+        self.page.wait_for_selector("body[data-live-state=open]")
+
+    def mark(self) -> None:
+        """Set a marker that a page load would wipe out."""
+        self.page.evaluate("window.__notReloaded = true")
+
+    def not_reloaded(self) -> bool:
+        return bool(self.page.evaluate("window.__notReloaded === true"))
+
+    def compose(self, text: str) -> None:
+        self.page.fill("#compose-text", text)
+        self.page.click("#compose button[type=submit]")
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def people(chromium: Any, server: Server) -> Iterator[list[Person]]:
+    made: list[Person] = []
+    yield made
+    for person in made:
+        person.close()
+
+
+def person(people: list[Person], chromium: Any, server: Server, **kw: Any) -> Person:
+    p = Person(chromium, server, **kw)
+    people.append(p)
+    return p
+
+
+def test_sign_up_post_follow_and_see_it_live(chromium: Any, server: Server, people: list[Person]) -> None:
+    alice = person(people, chromium, server)
+    bob = person(people, chromium, server)
+    alice.sign_up("alice")
+    bob.sign_up("bob")
+
+    bob.goto("/@alice")
+    bob.page.get_by_role("button", name="Obserwuj").click()
+    bob.page.get_by_role("button", name="Przestań obserwować").wait_for()
+
+    bob.goto("/home")
+    bob.wait_live()
+    bob.mark()
+    alice.goto("/home")
+    alice.wait_live()
+    alice.mark()
+
+    counter = alice.page.locator("#compose-counter")
+    alice.page.fill("#compose-text", "Cześć z przeglądarki! #szpak https://example.com/bardzo/dlugi/adres/strony")
+    assert counter.inner_text() == str(500 - len("Cześć z przeglądarki! #szpak ") - 23)
+    alice.page.click("#compose button[type=submit]")
+    alice.page.locator("#timeline article.status", has_text="Cześć z przeglądarki!").wait_for()
+    assert alice.page.input_value("#compose-text") == ""
+    assert alice.not_reloaded()
+
+    live = bob.page.locator("#timeline article.status", has_text="Cześć z przeglądarki!")
+    live.wait_for()
+    assert bob.not_reloaded(), "the post must arrive without a page load"
+    assert any('"event":"update"' in f.replace(" ", "") for f in bob.frames), "it came over the streaming API"
+    assert live.locator("a.hashtag").get_attribute("href").endswith("/tags/szpak")
+    assert alice.problems == [] and bob.problems == []
+
+
+def test_reply_and_live_notification(chromium: Any, server: Server, people: list[Person]) -> None:
+    carol = person(people, chromium, server)
+    dave = person(people, chromium, server)
+    carol.sign_up("carol")
+    dave.sign_up("dave")
+    carol.goto("/home")
+    carol.compose("Kto zna dobry sklep ze skarpetkami?")
+    post = carol.page.locator("#timeline article.status", has_text="Kto zna dobry sklep").first
+    post.wait_for()
+    link = post.locator("a.timestamp").get_attribute("href")
+    assert link and re.fullmatch(r"/@carol/\d+", link)
+
+    carol.goto("/notifications")
+    carol.wait_live()
+    carol.mark()
+
+    dave.goto(link)
+    assert dave.page.input_value("#compose-text") == "@carol "
+    dave.page.fill("#compose-text", "@carol Skarpetkowo.pl, polecam!")
+    dave.page.click("#compose button[type=submit]")
+    dave.page.locator("#replies article.status", has_text="polecam").wait_for()
+
+    notification = carol.page.locator("#notifications li.notification", has_text="wspomina o Tobie")
+    notification.wait_for()
+    assert "polecam" in notification.inner_text()
+    assert carol.not_reloaded()
+    assert carol.problems == [] and dave.problems == []
+
+
+def test_switch_language_and_it_is_remembered(chromium: Any, server: Server, people: list[Person]) -> None:
+    reader = person(people, chromium, server, locale="pl-PL")
+    reader.goto("/explore")
+    assert reader.page.get_attribute("html", "lang") == "pl"
+    assert reader.page.get_by_role("link", name="Odkrywaj").is_visible()
+    reader.page.get_by_role("button", name="English").click()
+    reader.page.wait_for_selector("html[lang=en]")
+    assert reader.page.get_by_role("heading", name="Explore").is_visible()
+    reader.goto("/explore")
+    assert reader.page.get_attribute("html", "lang") == "en"
+    reader.page.get_by_role("button", name="Polski").click()
+    reader.page.wait_for_selector("html[lang=pl]")
+    assert reader.problems == []
+
+
+def test_script_and_image_payloads_are_shown_as_text(chromium: Any, server: Server, people: list[Person]) -> None:
+    eve = person(people, chromium, server)
+    frank = person(people, chromium, server)
+    eve.sign_up("eve")
+    frank.sign_up("frank")
+    frank.goto("/@eve")
+    frank.page.get_by_role("button", name="Obserwuj").click()
+    frank.page.get_by_role("button", name="Przestań obserwować").wait_for()
+    frank.goto("/home")
+    frank.wait_live()
+
+    eve.goto("/home")
+    eve.compose(XSS)
+    for viewer in (eve, frank):
+        status = viewer.page.locator("#timeline article.status", has_text="window.__xss = 1")
+        status.wait_for()
+        content = status.locator(".content")
+        assert "<script>window.__xss = 1</script>" in content.inner_text()
+        assert '<img src=x onerror="window.__xss = 2">' in content.inner_text()
+        assert content.locator("img, script, b").count() == 0
+    for viewer in (eve, frank):
+        viewer.page.reload()
+        viewer.page.locator("#timeline article.status", has_text="window.__xss = 1").wait_for()
+        viewer.page.wait_for_timeout(200)
+        assert viewer.page.evaluate("typeof window.__xss") == "undefined"
+        assert viewer.problems == [], viewer.problems
+
+
+def test_keyboard_and_semantics(chromium: Any, server: Server, people: list[Person]) -> None:
+    reader = person(people, chromium, server)
+    reader.goto("/auth/sign_in")
+    reader.page.keyboard.press("Tab")
+    assert reader.page.evaluate("document.activeElement.className") == "skip-link"
+    reader.page.keyboard.press("Enter")
+    assert reader.page.evaluate("location.hash") == "#main"
+    audit = reader.page.evaluate(
+        """() => ({
+            h1: document.querySelectorAll('h1').length,
+            unlabelled: [...document.querySelectorAll('input:not([type=hidden]), textarea, select')]
+                .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')).map(el => el.name),
+            noAlt: [...document.querySelectorAll('img')].filter(img => !img.hasAttribute('alt')).length,
+            landmarks: ['header', 'nav', 'main', 'footer'].filter(t => document.querySelector(t)).length,
+        })"""
+    )
+    assert audit == {"h1": 1, "unlabelled": [], "noAlt": 0, "landmarks": 4}
+    reader.page.keyboard.press("Tab")  # from main: the first field of the form
+    reader.page.fill("#login", "nobody")
+    reader.page.fill("#password", "wrong-password")
+    reader.page.keyboard.press("Enter")
+    reader.page.get_by_role("alert").wait_for()
+    assert "Nieprawidłowy" in reader.page.get_by_role("alert").inner_text()
+
+
+def _seed_brand(server: Server) -> None:
+    """A brand account made with the CLI (the web UI does not let anyone claim a kind)."""
+    subprocess.run(
+        [str(SZPAK), "users", "create", "skarpetkowo", "--email", "shop@example.com", "--password", PASSWORD,
+         "--kind", "brand"],
+        env=server.env(), check=True, capture_output=True, timeout=60,
+    )
+
+
+def test_screenshots_of_the_main_pages(chromium: Any, server: Server, people: list[Person]) -> None:
+    _seed_brand(server)
+    shop = person(people, chromium, server)
+    shop.goto("/auth/sign_in")
+    shop.page.fill("#login", "skarpetkowo")
+    shop.page.fill("#password", PASSWORD)
+    shop.page.click("form.stacked button[type=submit]")
+    shop.page.wait_for_url("**/home")
+    shop.page.goto("/settings")
+    shop.page.fill("#display_name", "Skarpetkowo.pl")
+    shop.page.fill("#note", "Skarpetki antyzapachowe. Odpowiadamy od 8 do 20. #skarpetki")
+    shop.page.get_by_role("button", name="Zapisz profil").click()
+    shop.page.wait_for_url("**/settings?saved=profile*")
+    shop.goto("/home")
+    for text in (
+        "Szukamy testerów skarpetek antyzapachowych! Zgłoszenia w odpowiedziach. #skarpetki #testerzy",
+        "Dziękujemy za wszystkie opinie – czytamy każdą. Krytykę też.",
+    ):
+        shop.compose(text)
+        shop.page.locator("#timeline article.status", has_text=text[:20]).wait_for()
+    reader = person(people, chromium, server)
+    reader.sign_up("zosia")
+    reader.goto("/@skarpetkowo")
+    reader.page.get_by_role("button", name="Obserwuj").click()
+    reader.page.get_by_role("button", name="Przestań obserwować").wait_for()
+    first = reader.page.locator("article.status a.timestamp").first.get_attribute("href")
+    reader.goto(first)
+    reader.page.fill("#compose-text", "@skarpetkowo Chętnie przetestuję! Moje obecne skarpetki nie dają rady.")
+    reader.page.click("#compose button[type=submit]")
+    reader.page.locator("#replies article.status").first.wait_for()
+    app = httpx.post(f"{server.base_url}/api/v1/apps", json={"client_name": "Kalendarz marki", "redirect_uris": ["https://app.example/cb"], "scopes": "read write"}).json()
+    authorize = f"/oauth/authorize?response_type=code&client_id={app['client_id']}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=read+write"
+
+    pages = {
+        "home": "/home", "explore": "/explore", "status": first, "profile": "/@skarpetkowo",
+        "notifications": "/notifications", "settings": "/settings", "search": "/search?q=skarpetek",
+        "tag": "/tags/skarpetki", "authorize": authorize, "not-found": "/no/such/page",
+    }
+    anonymous = {"landing": "/", "sign-in": "/auth/sign_in", "sign-up": "/auth/sign_up"}
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    visitor = person(people, chromium, server)
+    for width, height, label in ((1280, 900, "desktop"), (390, 844, "phone")):
+        for who, targets in ((reader, pages), (visitor, anonymous)):
+            who.page.set_viewport_size({"width": width, "height": height})
+            for name, path in targets.items():
+                who.goto(path)
+                overflow = who.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                assert overflow <= 1, f"{name} scrolls sideways at {width}px"
+                who.page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
+    assert len(list(SCREENSHOTS.glob("*.png"))) >= 26
+    unexpected = [p for p in reader.problems + visitor.problems if "status of 404" not in p]  # the 404 page
+    assert unexpected == []
