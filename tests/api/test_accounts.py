@@ -184,6 +184,24 @@ async def test_avatar_and_header_upload(client):
     assert (client.app.state.settings.data_dir / "system" / rel).is_file()
 
 
+async def test_avatar_is_turned_upright_by_its_exif_orientation(client):
+    alice = await client.make_user("alice")
+    # Stored landscape, top half red and bottom half blue, tagged "rotate 90° clockwise to show".
+    img = Image.new("RGB", (600, 300), (255, 0, 0))
+    img.paste((0, 0, 255), (0, 150, 600, 300))
+    ex = Image.Exif()
+    ex[0x0112] = 6
+    out = io.BytesIO()
+    img.save(out, format="JPEG", exif=ex.tobytes(), quality=95)
+    r = await alice.patch("/api/v1/accounts/update_credentials", files={"avatar": ("p.jpg", out.getvalue(), "image/jpeg")})
+    assert r.status_code == 200, r.text
+    shown = Image.open(io.BytesIO((await client.get(r.json()["avatar"].removeprefix("http://testserver"))).content))
+    # Shown upright the red half is on the right, the blue half on the left.
+    left, right = shown.getpixel((50, 200)), shown.getpixel((350, 200))
+    assert left[2] > 200 and left[0] < 60, left
+    assert right[0] > 200 and right[2] < 60, right
+
+
 async def test_replaced_avatar_is_deleted_after_commit(client):
     alice = await client.make_user("alice")
     first = await alice.patch(

@@ -24,6 +24,18 @@ PASSWORD = "sekretne-haslo"
 VERIFIER = "v" * 20 + "-._~" + "A1" * 12  # 48 unreserved characters
 
 
+@pytest.fixture(autouse=True)
+def protocol_only(request: pytest.FixtureRequest) -> None:
+    """These tests are about the protocol, so they draw the page this module ships;
+    the web UI's restyled page (its hooks) is tested in tests/web and end to end."""
+    if "client" not in request.fixturenames:
+        return
+    state = request.getfixturevalue("client").app.state
+    for hook in ("render_authorize", "session_user"):
+        if hasattr(state, hook):
+            delattr(state, hook)
+
+
 async def make_app(client: Any, *, scopes: str = "read write follow push", uris: str | list[str] = REDIRECT) -> dict[str, Any]:
     fields = {"client_name": "Test app", "redirect_uris": uris, "scopes": scopes}
     r = await (client.post("/api/v1/apps", json=fields) if isinstance(uris, list) else client.post("/api/v1/apps", data=fields))
@@ -538,9 +550,6 @@ async def test_browser_session_and_force_login(client: Any) -> None:
 
 async def test_built_in_page_without_the_web_ui(client: Any) -> None:
     """The page this module draws itself when no web UI installed its hooks."""
-    for hook in ("render_authorize", "session_user"):
-        if hasattr(client.app.state, hook):
-            delattr(client.app.state, hook)
     await client.make_user("alice")
     app = await make_app(client)
     page = await client.get("/oauth/authorize", params=authorize_query(app, state="s", lang="en"))

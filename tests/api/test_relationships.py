@@ -395,7 +395,7 @@ async def test_relationships_cost_does_not_grow_with_ids(client):
     with count_queries(client) as many:
         r = await alice.get("/api/v1/accounts/relationships", params=[("id[]", o.id) for o in others])
         assert len(r.json()) == 12
-    assert len(many) == len(one)
+    assert len(many) == len(one), (len(one), len(many))
 
 
 async def test_familiar_followers(client):

@@ -295,6 +295,11 @@ async def test_bad_input(client, params, status):
     assert "error" in r.json()
 
 
+async def test_bad_account_id_is_rejected_for_anonymous_callers_too(client):
+    r = await client.get("/api/v2/search", params={"q": "kawa", "account_id": "x1"})
+    assert r.status_code == 422
+
+
 async def test_unknown_type_finds_nothing(client):
     alice = await client.make_user("alice")
     await alice.post_status("kawa")

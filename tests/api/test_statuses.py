@@ -679,3 +679,45 @@ async def test_reblogged_by_shows_a_followers_only_boost_to_followers_only(clien
     assert (await carol.get(path)).json() == []
     await follow(client, carol, bob)
     assert [a["id"] for a in (await carol.get(path)).json()] == [bob.id]
+
+
+def test_doc_names_every_endpoint():
+    """docs/api/statuses.md lists every route of the statuses and timelines modules."""
+    import re
+    from pathlib import Path
+
+    from fastapi.routing import APIRoute
+
+    from szpak.api.routes import statuses, timelines
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "api" / "statuses.md").read_text()
+    missing = []
+    for module in (statuses, timelines):
+        for route in module.router.routes:
+            assert isinstance(route, APIRoute)
+            path = re.sub(r"\{\w+_id\}", ":id", route.path)
+            path = re.sub(r"\{(\w+)\}", r":\1", path)
+            for method in route.methods:
+                if f"`{method} {path}`" not in doc:
+                    missing.append(f"{method} {path}")
+    assert not missing, missing
+
+
+async def test_context_for_anonymous_readers_is_bounded(client, monkeypatch):
+    from szpak.api.routes import statuses as routes
+
+    monkeypatch.setattr(routes, "ANONYMOUS_ANCESTORS", 2)
+    monkeypatch.setattr(routes, "ANONYMOUS_DESCENDANTS", 3)
+    monkeypatch.setattr(routes, "ANONYMOUS_DEPTH", 4)
+    alice = await client.make_user("alice")
+    chain = [await alice.post_status("0")]
+    for i in range(1, 6):
+        chain.append(await alice.post_status(str(i), in_reply_to_id=chain[-1]["id"]))
+    r = await client.get(f"/api/v1/statuses/{chain[5]['id']}/context")
+    assert [s["id"] for s in r.json()["ancestors"]] == [chain[3]["id"], chain[4]["id"]]
+    r = await client.get(f"/api/v1/statuses/{chain[0]['id']}/context")
+    assert [s["id"] for s in r.json()["descendants"]] == [c["id"] for c in chain[1:4]]
+    r = await alice.get(f"/api/v1/statuses/{chain[0]['id']}/context")
+    assert [s["id"] for s in r.json()["descendants"]] == [c["id"] for c in chain[1:]]
+    r = await alice.get(f"/api/v1/statuses/{chain[5]['id']}/context")
+    assert [s["id"] for s in r.json()["ancestors"]] == [c["id"] for c in chain[:5]]

@@ -132,6 +132,35 @@ async def test_home_hides_muted_accounts_and_their_boosted_posts(client):
     assert set(ids(await me.get("/api/v1/timelines/home"))) == {own["id"], boosted["id"], rb["id"]}
 
 
+async def test_home_hides_boosts_of_posts_the_viewer_may_not_see(client):
+    me = await client.make_user("me")
+    friend = await client.make_user("friend")
+    blocker = await client.make_user("blocker")
+    blocked = await client.make_user("blocked")
+    await follow(client, me, friend)
+    by_blocker = await blocker.post_status("od blokującego")
+    by_blocked = await blocked.post_status("od zablokowanego")
+    fine = await friend.post_status("zwykły")
+    for post in (by_blocker, by_blocked):
+        assert (await friend.post(f"/api/v1/statuses/{post['id']}/reblog")).status_code == 200
+    assert len(ids(await me.get("/api/v1/timelines/home"))) == 3
+    await act(client, blocker, relationships.block, int(me.id))
+    await act(client, me, relationships.block, int(blocked.id))
+    assert ids(await me.get("/api/v1/timelines/home")) == [fine["id"]]
+
+
+async def test_home_carries_direct_posts_to_recipients_who_follow_the_author(client):
+    me = await client.make_user("me")
+    friend = await client.make_user("friend")
+    stranger = await client.make_user("stranger")
+    await follow(client, me, friend)
+    dm = await friend.post_status("@me tylko do ciebie", visibility="direct")
+    other_dm = await friend.post_status("@stranger nie do ciebie", visibility="direct")
+    await stranger.post_status("@me od obcego", visibility="direct")
+    assert ids(await me.get("/api/v1/timelines/home")) == [dm["id"]]
+    assert other_dm["id"] in ids(await friend.get("/api/v1/timelines/home"))
+
+
 async def test_home_needs_a_user_token_with_read_statuses(client):
     assert (await client.get("/api/v1/timelines/home")).status_code == 401
     r = await client.get("/api/v1/timelines/home", headers={"Authorization": "Bearer nope"})

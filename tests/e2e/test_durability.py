@@ -113,7 +113,7 @@ async def test_acknowledged_posts_survive_sigkill(database: str, tmp_path: Path)
     finally:
         server.stop()
     assert not load.other_failures, load.other_failures[:5]
-    assert len(load.acked) >= 20, "the load never got going"
+    assert len(load.acked) >= 10, "the load never got going"
     assert load.cut_off >= 1, "the kill must hit requests in flight"
 
     restarted = await asyncio.to_thread(Server(database, tmp_path).start)

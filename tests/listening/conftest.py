@@ -3,14 +3,24 @@ sentiment model, and access to the listening runtime."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+import json
 import re
-from collections.abc import Sequence
+import socket
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import httpx
 import pytest
+import uvicorn
+from sqlalchemy import update
 
+from szpak.listening.alerts import minute_of
 from szpak.listening.classify import Classifier
 from szpak.listening.runtime import ListeningRuntime, runtime_for
+from szpak.storage.models.listening import Mention, TrackedQuery
 
 P = "/api/szpak/v1"
 
@@ -70,14 +80,6 @@ async def mentions(member: Any, org: str, **params: Any) -> list[dict[str, Any]]
 
 # --- a real server for the live stream (httpx's ASGI transport buffers whole responses) ---
 
-import asyncio  # noqa: E402
-import json  # noqa: E402
-import socket  # noqa: E402
-from collections.abc import AsyncIterator  # noqa: E402
-
-import httpx  # noqa: E402
-import uvicorn  # noqa: E402
-
 
 @pytest.fixture
 async def live_url(app: Any) -> AsyncIterator[str]:
@@ -118,3 +120,34 @@ async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[str, Any]]
         elif line == "" and event is not None:
             yield event, json.loads("".join(data))
             event, data = None, []
+
+
+# --- live alerts: a query with a history ------------------------------------------------------
+
+
+FAKE_STATUS_IDS = itertools.count(10**12)
+
+
+async def quiet_query(client: Any, hours_ago: float = 3) -> tuple[Any, str, str, datetime]:
+    ala = await client.make_user("ala")
+    org = await make_org(ala)
+    qid = await track(ala, org, "Skarpetkowo")
+    created = datetime.now(timezone.utc) - timedelta(hours=hours_ago)
+    async with client.app.state.ctx.tx() as tx:
+        await tx.session.execute(update(TrackedQuery).where(TrackedQuery.id == int(qid)).values(created_at=created))
+    return ala, org, qid, created
+
+
+async def store_mentions(client: Any, org: str, qid: str, moments: list[tuple[datetime, str | None]]) -> list[int]:
+    """Mentions as the pipeline would have stored them, at given moments."""
+    ids = []
+    async with client.app.state.ctx.tx() as tx:
+        for i, (moment, sentiment) in enumerate(moments):
+            m = Mention(
+                organisation_id=int(org), query_id=int(qid), status_id=next(FAKE_STATUS_IDS), author_id=1,
+                sentiment=sentiment, posted_at=moment, minute=minute_of(moment),
+            )
+            tx.session.add(m)
+            await tx.session.flush()
+            ids.append(m.id)
+    return ids

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import calendar
 import collections
-import itertools
 import csv
 import json
 import math
@@ -34,10 +33,9 @@ from szpak.listening.alerts import (
 from szpak.listening.runtime import ListeningRuntime
 from szpak.storage.models.listening import ListeningAlert, Mention, TrackedQuery
 
-from .conftest import P, make_org, sse_events, track
+from .conftest import P, quiet_query, sse_events, store_mentions
 
 T0 = datetime(2024, 3, 1, tzinfo=timezone.utc).timestamp()
-_FAKE_STATUS = itertools.count(10**12)
 
 
 def poisson_stream(rng: random.Random, start: float, end: float, per_minute: float, negative: float = 0.25) -> list[tuple[float, bool]]:
@@ -226,38 +224,13 @@ def test_crisislex_tweets_spread_evenly_stay_silent(crisislex: list[tuple[str, d
 # --- live: the evaluator on stored mentions ------------------------------------------------------
 
 
-async def _setup(client: Any, hours_ago: float = 3) -> tuple[Any, str, str, datetime]:
-    ala = await client.make_user("ala")
-    org = await make_org(ala)
-    qid = await track(ala, org, "Skarpetkowo")
-    created = datetime.now(timezone.utc) - timedelta(hours=hours_ago)
-    async with client.app.state.ctx.tx() as tx:
-        await tx.session.execute(update(TrackedQuery).where(TrackedQuery.id == int(qid)).values(created_at=created))
-    return ala, org, qid, created
-
-
-async def _store(client: Any, org: str, qid: str, moments: list[tuple[datetime, str | None]]) -> list[int]:
-    """Mentions as the pipeline would have stored them, at given moments."""
-    ids = []
-    async with client.app.state.ctx.tx() as tx:
-        for i, (moment, sentiment) in enumerate(moments):
-            m = Mention(
-                organisation_id=int(org), query_id=int(qid), status_id=next(_FAKE_STATUS), author_id=1,
-                sentiment=sentiment, posted_at=moment, minute=minute_of(moment),
-            )
-            tx.session.add(m)
-            await tx.session.flush()
-            ids.append(m.id)
-    return ids
-
-
 async def test_live_alerts_fire_on_a_storm_of_posts(client: Any, listening: ListeningRuntime, app: Any) -> None:
     seen: list[Event] = []
     app.state.ctx.bus.subscribe(seen.append)
-    ala, org, qid, created = await _setup(client)
+    ala, org, qid, created = await quiet_query(client)
     now = datetime.now(timezone.utc)
     # A quiet baseline: one neutral mention every 10 minutes for the past 3 hours.
-    await _store(client, org, qid, [(created + timedelta(minutes=10 * i), "neutral") for i in range(17)])
+    await store_mentions(client, org, qid, [(created + timedelta(minutes=10 * i), "neutral") for i in range(17)])
     fan = await client.make_user("fan")
     for i in range(9):
         await fan.post_status(f"Skarpetkowo dramat {i}")
@@ -286,7 +259,7 @@ async def test_live_alerts_fire_on_a_storm_of_posts(client: Any, listening: List
 
 async def test_live_and_replay_agree(client: Any, listening: ListeningRuntime) -> None:
     """The evaluator on stored mentions makes the same decisions as the replay."""
-    _ala, org, qid, created = await _setup(client, hours_ago=4)
+    _ala, org, qid, created = await quiet_query(client, hours_ago=4)
     rng = random.Random(11)
     start = created.timestamp()
     storm = start + 3 * 3600
@@ -300,7 +273,7 @@ async def test_live_and_replay_agree(client: Any, listening: ListeningRuntime) -
     got = []
     for ts, negative in stream:
         moment = datetime.fromtimestamp(ts, tz=timezone.utc)
-        await _store(client, org, qid, [(moment, "negative" if negative else "neutral")])
+        await store_mentions(client, org, qid, [(moment, "negative" if negative else "neutral")])
         for alert in await evaluator.observe(int(qid), moment):
             got.append((alert.kind, alert.window_end.timestamp(), alert.observed, alert.negative))
     assert got == [
@@ -309,10 +282,10 @@ async def test_live_and_replay_agree(client: Any, listening: ListeningRuntime) -
 
 
 async def test_two_processes_raise_one_alert(client: Any, listening: ListeningRuntime) -> None:
-    _ala, org, qid, created = await _setup(client)
+    _ala, org, qid, created = await quiet_query(client)
     now = datetime.now(timezone.utc)
-    await _store(client, org, qid, [(created + timedelta(minutes=10 * i), "neutral") for i in range(17)])
-    await _store(client, org, qid, [(now - timedelta(seconds=i), "neutral") for i in range(12)])
+    await store_mentions(client, org, qid, [(created + timedelta(minutes=10 * i), "neutral") for i in range(17)])
+    await store_mentions(client, org, qid, [(now - timedelta(seconds=i), "neutral") for i in range(12)])
     first, second = AlertEvaluator(client.app.state.ctx), AlertEvaluator(client.app.state.ctx)
     raised = await asyncio.gather(first.observe(int(qid), now), second.observe(int(qid), now))
     assert sorted(len(r) for r in raised) == [0, 1]
@@ -321,8 +294,8 @@ async def test_two_processes_raise_one_alert(client: Any, listening: ListeningRu
 
 
 async def test_alerts_are_pushed_on_the_listening_stream(client: Any, listening: ListeningRuntime, live_url: str) -> None:
-    ala, org, qid, created = await _setup(client)
-    await _store(client, org, qid, [(created + timedelta(minutes=10 * i), "neutral") for i in range(17)])
+    ala, org, qid, created = await quiet_query(client)
+    await store_mentions(client, org, qid, [(created + timedelta(minutes=10 * i), "neutral") for i in range(17)])
     fan = await client.make_user("fan")
     async with httpx.AsyncClient(timeout=10) as http:
         async with http.stream("GET", f"{live_url}{P}/organisations/{org}/listening/stream", headers=ala.headers) as r:

@@ -182,9 +182,11 @@ async def test_agent_posts_as_the_brand_with_a_delegated_token(client: Any) -> N
 async def test_token_scopes_are_capped_by_role_and_by_own_token(client: Any) -> None:
     ala = await client.make_user("ala")
     celina = await client.make_user("celina")
+    limited = await client.make_user("limited", scopes="read write")
     reader = await client.make_user("reader", scopes="read")
     org = await make_org(ala)
     await add_member(ala, org, celina, "analyst")
+    await add_member(ala, org, limited, "owner")
     await add_member(ala, org, reader, "owner")
 
     r = await delegated(celina, org)
@@ -198,9 +200,13 @@ async def test_token_scopes_are_capped_by_role_and_by_own_token(client: Any) -> 
 
     owner = await delegated(ala, org)
     assert owner.json()["scope"] == "read write follow push"  # ala's own token has no 'profile'
-    # An owner whose own token only reads gets a read-only delegated token.
-    assert (await delegated(reader, org)).json()["scope"] == "read"
-    assert (await delegated(reader, org, scopes="write")).status_code == 403
+    # Never more than the member's own token holds.
+    assert (await delegated(limited, org)).json()["scope"] == "read write"
+    r = await delegated(limited, org, scopes="read follow")
+    assert r.status_code == 403 and "follow" in r.json()["error"]
+    # Minting is a change: a read-only token can't.
+    r = await delegated(reader, org, scopes="read")
+    assert r.status_code == 403 and "scope" in r.json()["error"]
 
 
 async def test_delegated_tokens_do_not_mint_tokens_and_outsiders_get_none(client: Any) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,7 +34,7 @@ if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is not installed (make test installs it with apt-get)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 
-from e2e.server import PG_URL, SZPAK, Server, create_pg_database, drop_pg_database  # noqa: E402
+from e2e.server import PG_URL, Server, create_pg_database, drop_pg_database  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +52,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
+def chromium(server: Server) -> Iterator[Any]:
+    """Started after the server: Playwright's sync API runs an event loop of its own, and
+    the server fixture needs ``asyncio.run`` for PostgreSQL."""
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
@@ -228,46 +229,44 @@ def test_script_and_image_payloads_are_shown_as_text(chromium: Any, server: Serv
 
 def test_keyboard_and_semantics(chromium: Any, server: Server, people: list[Person]) -> None:
     reader = person(people, chromium, server)
-    reader.goto("/auth/sign_in")
+    reader.goto("/explore")
     reader.page.keyboard.press("Tab")
     assert reader.page.evaluate("document.activeElement.className") == "skip-link"
     reader.page.keyboard.press("Enter")
     assert reader.page.evaluate("location.hash") == "#main"
-    audit = reader.page.evaluate(
-        """() => ({
-            h1: document.querySelectorAll('h1').length,
-            unlabelled: [...document.querySelectorAll('input:not([type=hidden]), textarea, select')]
-                .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')).map(el => el.name),
-            noAlt: [...document.querySelectorAll('img')].filter(img => !img.hasAttribute('alt')).length,
-            landmarks: ['header', 'nav', 'main', 'footer'].filter(t => document.querySelector(t)).length,
-        })"""
-    )
-    assert audit == {"h1": 1, "unlabelled": [], "noAlt": 0, "landmarks": 4}
-    reader.page.keyboard.press("Tab")  # from main: the first field of the form
-    reader.page.fill("#login", "nobody")
-    reader.page.fill("#password", "wrong-password")
+    assert reader.page.evaluate("document.activeElement.id") == "main"
+    for path in ("/explore", "/auth/sign_in", "/auth/sign_up", "/search?q=kot"):
+        reader.goto(path)
+        audit = reader.page.evaluate(
+            """() => ({
+                h1: document.querySelectorAll('h1').length,
+                unlabelled: [...document.querySelectorAll('input:not([type=hidden]), textarea, select, button')]
+                    .filter(el => !el.closest('[hidden]') && !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                                  && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+                    .map(el => el.name || el.tagName),
+                noAlt: [...document.querySelectorAll('img')].filter(img => !img.hasAttribute('alt')).length,
+                landmarks: ['header', 'nav', 'main', 'footer'].filter(t => document.querySelector(t)).length,
+            })"""
+        )
+        assert audit == {"h1": 1, "unlabelled": [], "noAlt": 0, "landmarks": 4}, (path, audit)
+    # The log-in form by keyboard alone: the login field has focus on arrival.
+    reader.goto("/auth/sign_in")
+    assert reader.page.evaluate("document.activeElement.id") == "login"
+    reader.page.keyboard.type("nobody")
+    reader.page.keyboard.press("Tab")
+    reader.page.keyboard.type("wrong-password")
     reader.page.keyboard.press("Enter")
     reader.page.get_by_role("alert").wait_for()
     assert "Nieprawidłowy" in reader.page.get_by_role("alert").inner_text()
 
 
-def _seed_brand(server: Server) -> None:
-    """A brand account made with the CLI (the web UI does not let anyone claim a kind)."""
-    subprocess.run(
-        [str(SZPAK), "users", "create", "skarpetkowo", "--email", "shop@example.com", "--password", PASSWORD,
-         "--kind", "brand"],
-        env=server.env(), check=True, capture_output=True, timeout=60,
-    )
-
-
 def test_screenshots_of_the_main_pages(chromium: Any, server: Server, people: list[Person]) -> None:
-    _seed_brand(server)
     shop = person(people, chromium, server)
-    shop.goto("/auth/sign_in")
-    shop.page.fill("#login", "skarpetkowo")
-    shop.page.fill("#password", PASSWORD)
-    shop.page.click("form.stacked button[type=submit]")
-    shop.page.wait_for_url("**/home")
+    shop.sign_up("skarpetkowo")
+    token = shop.page.get_attribute("body", "data-token")
+    r = httpx.patch(f"{server.base_url}/api/v1/accounts/update_credentials", data={"kind": "brand"},
+                    headers={"authorization": f"Bearer {token}"})
+    assert r.status_code == 200 and r.json()["szpak_kind"] == "brand", r.text
     shop.page.goto("/settings")
     shop.page.fill("#display_name", "Skarpetkowo.pl")
     shop.page.fill("#note", "Skarpetki antyzapachowe. Odpowiadamy od 8 do 20. #skarpetki")

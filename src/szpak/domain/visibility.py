@@ -89,7 +89,7 @@ def _row_visible(table: Any, viewer_id: int | None) -> ColumnElement[bool]:
 def visible_clause(viewer_id: int | None) -> ColumnElement[bool]:
     """SQL condition on ``Status``: the viewer may see the row (and, for a reblog, the
     post it reblogs)."""
-    original = aliased(Status, name="reblogged")
+    original = aliased(Status)
     return and_(
         _row_visible(Status, viewer_id),
         or_(
@@ -109,7 +109,7 @@ def not_muted_clause(viewer_id: int | None) -> ColumnElement[bool]:
     muted = select(mute.target_account_id).where(
         mute.account_id == viewer_id, or_(mute.expires_at.is_(None), mute.expires_at > now)
     )
-    original = aliased(Status, name="muted_original")
+    original = aliased(Status)
     return and_(
         Status.account_id.not_in(muted),
         or_(

@@ -7,8 +7,18 @@ lease runs out and another worker (or the next start) retries it. Failures are
 retried with exponential back-off up to ``max_attempts``.
 
 Handlers register by kind with ``@handler("kind")`` and receive ``(ctx, payload)``.
-Several processes may run workers against one database: a claim is an UPDATE
-guarded by the previous lease, so only one of them wins a job.
+Several processes may run workers against one database (``szpak serve --workers N``):
+
+- a claim is an UPDATE guarded by the previous lease, so only one of them wins a
+  job; on PostgreSQL the candidate rows are read ``FOR UPDATE SKIP LOCKED``, so
+  workers take different jobs instead of queueing behind each other's claims
+  (SQLite serialises writers with ``BEGIN IMMEDIATE`` anyway);
+- a worker renews its lease before running each job of its batch once half of it
+  has gone by, and skips a job whose lease another worker has taken over meanwhile,
+  so a long batch does not run its tail twice.
+
+A job may still run twice if its handler alone outlasts the lease or the process
+dies after the work but before marking it done: handlers must be idempotent.
 """
 
 from __future__ import annotations
@@ -51,6 +61,8 @@ class Worker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        #: job id → the lease this worker holds on it (``locked_until`` as it wrote it).
+        self._leases: dict[int, datetime] = {}
 
     def wake(self) -> None:
         self._wake.set()
@@ -85,37 +97,68 @@ class Worker:
 
     async def claim(self) -> list[Job]:
         now = datetime.now(timezone.utc)
-        async with self.ctx.db.write() as s:
-            due = list(
-                await s.scalars(
-                    select(Job)
-                    .where(
-                        Job.done_at.is_(None),
-                        Job.failed_at.is_(None),
-                        Job.run_at <= now,
-                        or_(Job.locked_until.is_(None), Job.locked_until < now),
-                    )
-                    .order_by(Job.run_at, Job.id)
-                    .limit(self.batch)
-                )
+        lease = now + LEASE
+        query = (
+            select(Job)
+            .where(
+                Job.done_at.is_(None),
+                Job.failed_at.is_(None),
+                Job.run_at <= now,
+                or_(Job.locked_until.is_(None), Job.locked_until < now),
             )
+            .order_by(Job.run_at, Job.id)
+            .limit(self.batch)
+        )
+        if not self.ctx.db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        async with self.ctx.db.write() as s:
+            due = list(await s.scalars(query))
             claimed = []
             for job in due:
                 res = await s.execute(
                     update(Job)
                     .where(Job.id == job.id, or_(Job.locked_until.is_(None), Job.locked_until < now))
-                    .values(locked_until=now + LEASE, attempts=Job.attempts + 1)
+                    .values(locked_until=lease, attempts=Job.attempts + 1)
                 )
                 if res.rowcount:
                     claimed.append(job)
+                    self._leases[job.id] = lease
             return claimed
 
     async def run_once(self) -> int:
         """Run every due job once; returns how many ran. Tests call this to drive the worker."""
-        jobs = await self.claim()
+        return await self.run_claimed(await self.claim())
+
+    async def run_claimed(self, jobs: list[Job]) -> int:
+        """Run jobs this worker claimed, skipping any whose lease it has lost meanwhile."""
+        ran = 0
         for job in jobs:
-            await self._run(job)
-        return len(jobs)
+            if await self._still_ours(job):
+                await self._run(job)
+                ran += 1
+            self._leases.pop(job.id, None)
+        return ran
+
+    async def _still_ours(self, job: Job) -> bool:
+        """Renew the lease once half of it is gone; False if another worker has taken the job."""
+        lease = self._leases.get(job.id)
+        if lease is None:
+            return False
+        now = datetime.now(timezone.utc)
+        if lease - now > LEASE / 2:
+            return True
+        renewed = now + LEASE
+        async with self.ctx.db.write() as s:
+            res = await s.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.locked_until == lease, Job.done_at.is_(None))
+                .values(locked_until=renewed)
+            )
+        if not res.rowcount:
+            log.info("job %s (%s): lease taken over by another worker; skipping", job.id, job.kind)
+            return False
+        self._leases[job.id] = renewed
+        return True
 
     async def _run(self, job: Job) -> None:
         fn = HANDLERS.get(job.kind)

@@ -303,54 +303,70 @@ class AlertEvaluator:
         self._baselines: dict[int, tuple[int, Baseline]] = {}
 
     async def observe(self, query_id: int, at: datetime) -> list[ListeningAlert]:
+        return await self.observe_many([query_id], at)
+
+    async def observe_many(self, query_ids: Sequence[int], at: datetime) -> list[ListeningAlert]:
+        """Check the windows ending at ``at`` of these queries (that just got a mention)."""
         p = self.p
         per = p.bucket_seconds // 60
         b = minute_of(at) // per
         ws = b - p.window_buckets + 1
+        checks = []
         async with self.ctx.read() as s:
-            query = await s.get(TrackedQuery, query_id)
-            if query is None:
+            queries = list(await s.scalars(select(TrackedQuery).where(TrackedQuery.id.in_(set(query_ids)))))
+            kinds_of = {}
+            for query in queries:
+                kinds = tuple(
+                    kind for kind, until in (("volume", query.volume_alert_until), ("negative", query.negative_alert_until))
+                    if until is None or until <= at
+                )
+                if kinds:
+                    kinds_of[query.id] = kinds
+            if not kinds_of:
                 return []
-            kinds = tuple(
-                kind for kind, until in (("volume", query.volume_alert_until), ("negative", query.negative_alert_until))
-                if until is None or until <= at
-            )
-            if not kinds:
-                return []
-            cached = self._baselines.get(query_id)
-            if cached is not None and cached[0] == ws:
-                baseline = cached[1]
-            else:
-                first = max(ws - p.history_buckets, math.ceil(query.created_at.timestamp() / p.bucket_seconds))
-                counts = await self._counts(s, query_id, first * per, ws * per)
-                cells = ((ws - 1 - i, t, neg) for i, (t, neg) in counts.items() if t)
-                baseline = baseline_from(max(0, ws - first), cells, p)
-                self._baselines[query_id] = (ws, baseline)
-            window = await self._counts(s, query_id, ws * per, (b + 1) * per, whole=True)
-        total, negative = window.get(-1, (0, 0))
-        signals = check(baseline, total, negative, p, kinds)
-        if not signals:
-            return []
+            negative = func.sum(case((Mention.sentiment == "negative", 1), else_=0))
+            windows = {
+                int(qid): (int(total or 0), int(neg or 0))
+                for qid, total, neg in await s.execute(
+                    select(Mention.query_id, func.count(), negative)
+                    .where(Mention.query_id.in_(kinds_of), Mention.minute >= ws * per, Mention.minute < (b + 1) * per)
+                    .group_by(Mention.query_id)
+                )
+            }
+            for query in queries:
+                if query.id not in kinds_of:
+                    continue
+                total, neg = windows.get(query.id, (0, 0))
+                if total < p.min_volume:
+                    continue  # no alert possible: spare the baseline
+                cached = self._baselines.get(query.id)
+                if cached is not None and cached[0] == ws:
+                    baseline = cached[1]
+                else:
+                    first = max(ws - p.history_buckets, math.ceil(query.created_at.timestamp() / p.bucket_seconds))
+                    counts = await self._counts(s, query.id, first * per, ws * per)
+                    cells = ((ws - 1 - i, t, n) for i, (t, n) in counts.items() if t)
+                    baseline = baseline_from(max(0, ws - first), cells, p)
+                    self._baselines[query.id] = (ws, baseline)
+                checks.append((query.id, check(baseline, total, neg, p, kinds_of[query.id])))
         raised = []
         window_start = datetime.fromtimestamp(ws * p.bucket_seconds, tz=timezone.utc)
-        for signal in signals:
-            async with self.ctx.tx() as tx:
-                alert = await raise_alert(tx, query_id, signal, window_start, at, p)
-            if alert is not None:
-                raised.append(alert)
+        for query_id, signals in checks:
+            for signal in signals:
+                async with self.ctx.tx() as tx:
+                    alert = await raise_alert(tx, query_id, signal, window_start, at, p)
+                if alert is not None:
+                    raised.append(alert)
         return raised
 
-    async def _counts(
-        self, s: Any, query_id: int, from_minute: int, to_minute: int, *, whole: bool = False
-    ) -> dict[int, tuple[int, int]]:
-        """Mentions and negative mentions per bucket in ``[from_minute, to_minute)``
-        (all together under key -1 when ``whole``)."""
+    async def _counts(self, s: Any, query_id: int, from_minute: int, to_minute: int) -> dict[int, tuple[int, int]]:
+        """Mentions and negative mentions per bucket in ``[from_minute, to_minute)``."""
         negative = func.sum(case((Mention.sentiment == "negative", 1), else_=0))
-        where = (Mention.query_id == query_id, Mention.minute >= from_minute, Mention.minute < to_minute)
-        if whole:
-            row = (await s.execute(select(func.count(), negative).where(*where))).first()
-            return {-1: (int(row[0] or 0), int(row[1] or 0))}
-        rows = await s.execute(select(Mention.minute, func.count(), negative).where(*where).group_by(Mention.minute))
+        rows = await s.execute(
+            select(Mention.minute, func.count(), negative)
+            .where(Mention.query_id == query_id, Mention.minute >= from_minute, Mention.minute < to_minute)
+            .group_by(Mention.minute)
+        )
         per = self.p.bucket_seconds // 60
         out: dict[int, tuple[int, int]] = {}
         for minute, count, neg in rows:

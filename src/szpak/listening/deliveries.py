@@ -210,12 +210,14 @@ class Deliverer:
                 if hook is None or not hook.active:
                     await self._finish(d, None, "webhook removed or disabled", give_up=True)
                     return
-                status = await self._post(d, hook)
+                # Our own deadline too, whatever the transport does with its timeouts.
+                status = await asyncio.wait_for(self._post(d, hook), self.ctx.settings.webhook_timeout_seconds + 1)
                 if not 200 <= status < 300:
                     error = f"HTTP {status}"
             elif d.channel == "email":
                 msg = mail.compose(self.ctx.settings, d.recipient or "", d.event, d.payload)
-                await mail.send(self.ctx.settings, msg, timeout=self.ctx.settings.webhook_timeout_seconds * 2)
+                timeout = self.ctx.settings.webhook_timeout_seconds * 2
+                await asyncio.wait_for(mail.send(self.ctx.settings, msg, timeout=timeout), timeout + 1)
             else:
                 error = f"unknown channel {d.channel}"
         except Exception as exc:  # timeouts, refused connections, SMTP errors: retried

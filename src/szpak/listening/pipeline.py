@@ -21,19 +21,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
 from szpak.domain.context import Context
 from szpak.domain.events import MentionCreated, MentionDeleted, MentionUpdated
 from szpak.jobs.runner import handler
 from szpak.listening import deliveries
 from szpak.listening.alerts import minute_of
-from szpak.listening.queries import current_version
+from szpak.listening.queries import QUERIES_VERSION, WEBHOOKS_VERSION, read_versions
 from szpak.storage.models import Account, Status
-from szpak.storage.models.listening import Mention, TrackedQuery
-from szpak.text import Matcher, QueryError, html_to_text
+from szpak.storage.ids import new_id
+from szpak.storage.models.listening import Mention, TrackedQuery, Webhook
+from szpak.text import Match, Matcher, QueryError, html_to_text
 
 if TYPE_CHECKING:
     from szpak.listening.runtime import ListeningRuntime
@@ -75,26 +78,41 @@ def _build(pairs: list[tuple[int, str]]) -> Matcher:
 
 
 class MatcherCache:
-    """This process's matcher and which organisation owns each query."""
+    """This process's matcher, which organisation owns each query, and which
+    organisations want every mention on a webhook; kept in step with the database
+    through the version counters."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.version = -1
+        self.hooks_version = -1
         self.matcher = Matcher()
         self.owners: dict[int, int] = {}
+        #: Organisations with an active webhook that wants ``mention`` events.
+        self.mention_hook_orgs: frozenset[int] = frozenset()
         self._sources: dict[int, str] = {}
         self._lock = asyncio.Lock()
 
-    async def current(self, version: int) -> Matcher:
-        if version != self.version:
+    async def current(self, versions: dict[str, int]) -> Matcher:
+        """The matcher for these versions (``read_versions``), refreshed if they moved."""
+        if versions.get(QUERIES_VERSION, 0) != self.version or versions.get(WEBHOOKS_VERSION, 0) != self.hooks_version:
             async with self._lock:
-                if version != self.version:
+                if versions.get(QUERIES_VERSION, 0) != self.version:
                     await self.refresh()
+                if versions.get(WEBHOOKS_VERSION, 0) != self.hooks_version:
+                    await self.refresh_hooks()
         return self.matcher
+
+    async def refresh_hooks(self) -> None:
+        async with self.ctx.read() as s:
+            version = (await read_versions(s)).get(WEBHOOKS_VERSION, 0)
+            hooks = await s.execute(select(Webhook.organisation_id, Webhook.events).where(Webhook.active.is_(True)))
+            self.mention_hook_orgs = frozenset(int(org) for org, events in hooks if "mention" in (events or []))
+        self.hooks_version = version
 
     async def refresh(self) -> None:
         async with self.ctx.read() as s:
-            version = await current_version(s)
+            version = (await read_versions(s)).get(QUERIES_VERSION, 0)
             rows = (await s.execute(select(TrackedQuery.id, TrackedQuery.organisation_id, TrackedQuery.query))).all()
         wanted = {int(r[0]): r[2] for r in rows}
         owners = {int(r[0]): int(r[1]) for r in rows}
@@ -135,54 +153,68 @@ class Pipeline:
 
     async def process(self, status_id: int, *, edited: bool = False) -> Outcome:
         """Match one post and bring its mentions up to date."""
-        outcome = Outcome([], [], [], [])
         async with self.ctx.read() as s:
             row = (
                 await s.execute(select(Status, Account).join(Account, Account.id == Status.account_id).where(Status.id == status_id))
             ).first()
-            version = await current_version(s)
+            versions = await read_versions(s)
         if row is None:
-            return outcome  # deleted before we got to it; status.deleted cleans up
+            return Outcome([], [], [], [])  # deleted before we got to it; status.deleted cleans up
         status, author = row
-        matches = []
+        matches: list[Match] = []
         text = ""
         if eligible(status, author):
-            matcher = await self.rt.matchers.current(version)
+            matcher = await self.rt.matchers.current(versions)
             text = listening_text(status)
             matches = matcher.match(text, status.language)
         if not matches and not edited:
-            return outcome
+            return Outcome([], [], [], [])
         label, confidence = self.rt.classifier.predict([text])[0] if matches else (None, None)
+        try:
+            outcome = await self._store(status, author, matches, label, confidence)
+        except IntegrityError:
+            # A query was deleted after the matcher was built (or another worker got
+            # here first): catch up and try once more.
+            await self.rt.matchers.refresh()
+            outcome = await self._store(status, author, matches, label, confidence)
+        if outcome.queries:
+            try:
+                await self.rt.alerts.observe_many(outcome.queries, status.created_at)
+            except Exception:  # the mentions are stored; the next mention checks again
+                log.exception("alert evaluation failed for queries %s", outcome.queries)
+        return outcome
+
+    async def _store(
+        self, status: Status, author: Account, matches: list[Match], label: str | None, confidence: float | None
+    ) -> Outcome:
+        outcome = Outcome([], [], [], [])
+        owners = self.rt.matchers.owners
+        hook_orgs = self.rt.matchers.mention_hook_orgs
         minute = minute_of(status.created_at)
         async with self.ctx.tx() as tx:
             s = tx.session
-            existing = {m.query_id: m for m in await s.scalars(select(Mention).where(Mention.status_id == status_id))}
-            live: dict[int, int] = {}
-            if matches:
-                ids = [m.query_id for m in matches]
-                live = {int(q): int(o) for q, o in await s.execute(
-                    select(TrackedQuery.id, TrackedQuery.organisation_id).where(TrackedQuery.id.in_(ids))
-                )}
-            announced: dict[int, list[Mention]] = {}
+            existing = {m.query_id: m for m in await s.scalars(select(Mention).where(Mention.status_id == status.id))}
+            rows: list[dict[str, Any]] = []
             for match in matches:
                 query_id = int(match.query_id)
-                if query_id not in live:
+                organisation_id = owners.get(query_id)
+                if organisation_id is None:
                     continue  # deleted since the matcher was built
                 mention = existing.pop(query_id, None)
                 if mention is None:
-                    mention = Mention(
-                        organisation_id=live[query_id], query_id=query_id, status_id=status_id, author_id=author.id,
-                        language=status.language, sentiment=label, confidence=confidence, reach=author.followers_count,
-                        terms=list(match.terms), forms=list(match.forms), posted_at=status.created_at, minute=minute,
-                    )
-                    s.add(mention)
-                    await s.flush()
-                    outcome.created.append(mention.id)
+                    row = {
+                        "id": new_id(), "organisation_id": organisation_id, "query_id": query_id,
+                        "status_id": status.id, "author_id": author.id, "language": status.language,
+                        "sentiment": label, "confidence": confidence, "corrected": False,
+                        "reach": author.followers_count, "terms": list(match.terms), "forms": list(match.forms),
+                        "posted_at": status.created_at, "minute": minute, "created_at": datetime.now(timezone.utc),
+                    }
+                    rows.append(row)
+                    outcome.created.append(row["id"])
                     outcome.queries.append(query_id)
-                    announced.setdefault(mention.organisation_id, []).append(mention)
                     tx.emit(MentionCreated(
-                        mention_id=mention.id, organisation_id=mention.organisation_id, query_id=query_id,
-                        status_id=status_id, sentiment=mention.sentiment,
+                        mention_id=row["id"], organisation_id=organisation_id, query_id=query_id,
+                        status_id=status.id, sentiment=label,
                     ))
                 else:
                     mention.terms, mention.forms = list(match.terms), list(match.forms)
@@ -192,22 +224,20 @@ class Pipeline:
                     outcome.updated.append(mention.id)
                     tx.emit(MentionUpdated(
                         mention_id=mention.id, organisation_id=mention.organisation_id, query_id=query_id,
-                        status_id=status_id, sentiment=mention.sentiment,
+                        status_id=status.id, sentiment=mention.sentiment,
                     ))
+            if rows:
+                await s.execute(insert(Mention), rows)
             for gone in existing.values():
                 await s.delete(gone)
                 outcome.deleted.append(gone.id)
                 tx.emit(MentionDeleted(
-                    mention_id=gone.id, organisation_id=gone.organisation_id, query_id=gone.query_id, status_id=status_id,
+                    mention_id=gone.id, organisation_id=gone.organisation_id, query_id=gone.query_id, status_id=status.id,
                 ))
-            for organisation_id, mentions in announced.items():
-                for mention in mentions:
-                    await deliveries.enqueue(tx, organisation_id, "mention", mention_payload(mention, status, author, self.ctx))
-        for query_id in outcome.queries:
-            try:
-                await self.rt.alerts.observe(query_id, status.created_at)
-            except Exception:  # the mention is stored; the next mention checks again
-                log.exception("alert evaluation failed for query %s", query_id)
+            for row in rows:
+                if row["organisation_id"] in hook_orgs:
+                    payload = mention_payload(row, status, author, self.ctx)
+                    await deliveries.enqueue(tx, row["organisation_id"], "mention", payload)
         return outcome
 
     async def remove(self, status_id: int) -> list[int]:
@@ -223,12 +253,13 @@ class Pipeline:
         return [m.id for m in gone]
 
 
-def mention_payload(mention: Mention, status: Status, author: Account, ctx: Context) -> dict[str, Any]:
-    """A mention as webhooks receive it: the facts and a link, not a rendered status."""
+def mention_payload(mention: dict[str, Any], status: Status, author: Account, ctx: Context) -> dict[str, Any]:
+    """A mention (its row's values) as webhooks receive it: the facts and a link, not a
+    rendered status."""
     base = ctx.settings.base_url
     return {
-        "id": str(mention.id),
-        "query_id": str(mention.query_id),
+        "id": str(mention["id"]),
+        "query_id": str(mention["query_id"]),
         "status": {
             "id": str(status.id),
             "url": f"{base}/@{author.username}/{status.id}",
@@ -237,9 +268,9 @@ def mention_payload(mention: Mention, status: Status, author: Account, ctx: Cont
             "created_at": status.created_at.isoformat(),
             "account": {"id": str(author.id), "acct": author.acct, "followers_count": author.followers_count},
         },
-        "sentiment": mention.sentiment,
-        "confidence": mention.confidence,
-        "terms": mention.terms,
+        "sentiment": mention["sentiment"],
+        "confidence": mention["confidence"],
+        "terms": mention["terms"],
     }
 
 

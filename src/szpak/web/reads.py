@@ -2,8 +2,9 @@
 
 Every list asks ``domain/visibility.py`` who may see what, loads its statuses with
 ``storage.queries.load_bundle`` and renders them with the API's ``Renderer``, so a
-page shows exactly what the same viewer would get from the REST API. The home
-query is the one ``GET /api/v1/timelines/home`` runs (a test keeps them equal).
+page shows exactly what the same viewer would get from the REST API. The feed
+queries (home, public, hashtag) are the API's own (``api/routes/timelines.py``), so
+a page and ``GET /api/v1/timelines/...`` can never disagree on what a feed holds.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from szpak.api.routes import timelines
 from szpak.api.serializers import Renderer, iso
 from szpak.domain.search_index import query_alternatives
-from szpak.domain.visibility import not_muted_clause, visible_clause
+from szpak.domain.visibility import visible_clause
 from szpak.storage.account_search import search_accounts
 from szpak.storage.ids import id_for_time
 from szpak.storage.models import Account, Follow, Notification, Status, StatusTag, Tag
@@ -39,32 +41,18 @@ class Listing:
 
 
 def home_query(me: int) -> Select[tuple[Status]]:
-    """The viewer's own posts and those of the accounts they follow (as the API's home)."""
-    followed = select(Follow.target_account_id).where(Follow.account_id == me)
-    reblog_hidden = select(Follow.target_account_id).where(Follow.account_id == me, Follow.show_reblogs.is_(False))
-    return select(Status).where(
-        or_(Status.account_id == me, Status.account_id.in_(followed)),
-        visible_clause(me),
-        not_muted_clause(me),
-        or_(
-            Status.in_reply_to_account_id.is_(None),
-            Status.in_reply_to_account_id == me,
-            Status.in_reply_to_account_id.in_(followed),
-        ),
-        or_(Status.reblog_of_id.is_(None), Status.account_id.not_in(reblog_hidden)),
-    )
+    """The viewer's home feed: exactly the API's query (one definition of the feed rules)."""
+    return timelines.home_query(me)
 
 
 def public_query(viewer_id: int | None) -> Select[tuple[Status]]:
-    return select(Status).where(
-        Status.visibility == "public", Status.reblog_of_id.is_(None),
-        visible_clause(viewer_id), not_muted_clause(viewer_id),
-    )
+    return timelines.public_query(viewer_id, local=False, remote=False, only_media=False)
 
 
 def tag_query(name: str, viewer_id: int | None) -> Select[tuple[Status]]:
-    tagged = select(StatusTag.status_id).join(Tag, Tag.id == StatusTag.tag_id).where(Tag.name == name.lower())
-    return public_query(viewer_id).where(Status.id.in_(tagged))
+    return timelines.tag_query(
+        viewer_id, name, any_=[], all_=[], none=[], local=False, remote=False, only_media=False
+    )
 
 
 def account_query(account_id: int, viewer_id: int | None, *, with_replies: bool) -> Select[tuple[Status]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from starlette.responses import HTMLResponse
 
 from szpak.domain.formatting import sanitize
 from szpak.web.i18n import LANGUAGE_NAMES, LANGUAGES, N_, translations
+from szpak.web.icons import icon
 from szpak.web.session import Visitor, apply_cookies, get_ctx, visitor
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -60,12 +61,23 @@ def _datetime(ctx: JinjaContext, value: str | None, fmt: str = "medium") -> str:
 
 
 @pass_context
+def _full(ctx: JinjaContext, value: str | None) -> str:
+    return ctx["v"].fmt.full(value)  # type: ignore[no-any-return]
+
+
+@pass_context
 def _date(ctx: JinjaContext, value: str | None, fmt: str = "medium") -> str:
     return ctx["v"].fmt.date(value, fmt)  # type: ignore[no-any-return]
 
 
+@lru_cache(maxsize=4096)
+def _sanitized(value: str) -> Markup:
+    return Markup(sanitize(value))
+
+
 def _safe_html(value: str | None) -> Markup:
-    return Markup(sanitize(value or ""))
+    """Post and bio HTML through the allow-list again (cached: popular posts repeat on every page)."""
+    return _sanitized(value or "")
 
 
 def _name(account: dict[str, Any]) -> str:
@@ -103,10 +115,10 @@ def make_env(lang: str) -> Environment:
     )
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
-        number=_number, reltime=_relative, datetime=_datetime, date=_date, safe_html=_safe_html, name=_name,
+        number=_number, reltime=_relative, datetime=_datetime, date=_date, full=_full, safe_html=_safe_html, name=_name,
     )
     env.globals.update(
-        static=static_url, languages=LANGUAGES, language_names=LANGUAGE_NAMES, tr=_translator(lang),
+        static=static_url, icon=icon, languages=LANGUAGES, language_names=LANGUAGE_NAMES, tr=_translator(lang),
     )
     return env
 

@@ -490,9 +490,11 @@ async def remove_member(
 
 @router.post(f"{P}/organisations/{{organisation_id}}/tokens", response_model=DelegatedTokenOut)
 async def create_token(
-    organisation_id: str, params: CreateToken | None = None, viewer: Viewer = require(), ctx: Context = Depends(get_ctx)
+    organisation_id: str, params: CreateToken | None = None, viewer: Viewer = require("write"),
+    ctx: Context = Depends(get_ctx),
 ) -> Any:
-    """A token that acts as the organisation in any Mastodon client, for the caller.
+    """A token that acts as the organisation in any Mastodon client, for the caller
+    (minting it is a change: the caller's own token needs ``write``).
 
     Scopes: ``owner`` up to read write follow push profile, ``agent`` read write,
     ``analyst`` read — and never more than the caller's own token holds.

@@ -139,7 +139,8 @@ async def _author_is(s: AsyncSession, st: Status, username: str) -> bool:
 
 
 async def _search(
-    s: AsyncSession, ctx: Context, q: str, params: SearchParams, page: Page, viewer_id: int | None
+    s: AsyncSession, ctx: Context, q: str, params: SearchParams, page: Page, viewer_id: int | None,
+    author_id: int | None,
 ) -> Found:
     found = Found()
     wanted = [params.type] if params.type else list(TYPES)
@@ -153,9 +154,7 @@ async def _search(
         found.tags = list(await s.scalars(tags_query(m.group(1)).limit(page.limit).offset(offset)))
     if "statuses" in wanted and viewer_id is not None and (words := query_alternatives(q, ctx.settings.domain)):
         window = StatusPage(page.limit, offset, page.max_id, page.since_id, page.min_id)
-        found.statuses = await search_statuses(
-            s, words, viewer_id, window, account_id=_account_filter(params.account_id)
-        )
+        found.statuses = await search_statuses(s, words, viewer_id, window, account_id=author_id)
     return found
 
 
@@ -168,6 +167,7 @@ async def search(
     ctx: Context = Depends(get_ctx),
 ) -> Any:
     q = _check(params, viewer)
+    author_id = _account_filter(params.account_id)
     vid = viewer_account_id(viewer)
     renderer = request.app.state.renderer
     async with ctx.read() as s:
@@ -176,7 +176,7 @@ async def search(
         elif re.match(r"https?://", q):
             found = Found() if params.offset else _only(await _resolve_url(s, ctx, q, vid), params.type)
         else:
-            found = await _search(s, ctx, q, params, page, vid)
+            found = await _search(s, ctx, q, params, page, vid, author_id)
         histories = await tag_histories(s, [t.id for t in found.tags])
         bundle = await load_bundle(s, found.statuses, vid)
     return {

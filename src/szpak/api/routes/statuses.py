@@ -33,7 +33,6 @@ from szpak.storage.queries import (
     descendant_tree,
     load_bundle,
     load_edits,
-    load_statuses,
 )
 
 router = APIRouter()
@@ -182,11 +181,10 @@ async def get_statuses(
         raise APIError(422, f"Validation failed: at most {MULTI_LIMIT} ids at once")
     vid = viewer_account_id(viewer)
     async with ctx.read() as s:
-        found = await load_statuses(s, wanted)
-        visible = set(found)
-        if found:
-            visible = set(await s.scalars(select(Status.id).where(Status.id.in_(found), visible_clause(vid))))
-        rows = [found[i] for i in wanted if i in visible]
+        found: dict[int, Status] = {}
+        if wanted:
+            found = {st.id: st for st in await s.scalars(select(Status).where(Status.id.in_(wanted), visible_clause(vid)))}
+        rows = [found[i] for i in wanted if i in found]
         bundle = await load_bundle(s, rows, vid)
     return request.app.state.renderer.statuses(rows, bundle)
 

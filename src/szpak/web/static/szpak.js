@@ -48,7 +48,9 @@
 
   const relativeFormat = new Intl.RelativeTimeFormat(lang, { numeric: "always" });
   const dateFormat = new Intl.DateTimeFormat(lang, { dateStyle: "medium" });
-  const fullFormat = new Intl.DateTimeFormat(lang, { dateStyle: "long", timeStyle: "short" });
+  const longDate = new Intl.DateTimeFormat(lang, { dateStyle: "long" });
+  const shortTime = new Intl.DateTimeFormat(lang, { timeStyle: "short" });
+  const full = (date) => longDate.format(date) + ", " + shortTime.format(date); // as Formatter.full
 
   /* The same thresholds as szpak/web/i18n.py Formatter.relative. */
   function relative(date) {
@@ -65,7 +67,7 @@
       const date = new Date(el.getAttribute("datetime"));
       if (isNaN(date.getTime())) continue;
       el.textContent = relative(date);
-      el.title = fullFormat.format(date);
+      el.title = full(date);
     }
   }
 

@@ -1,0 +1,340 @@
+"""Benchmark brand listening.
+
+    .venv/bin/python bench/listening.py [--orgs 1000] [--per-org 10] [--posts 5000]
+        [--rate 50] [--duration 60] [--share 0.3] [--pg URL] [--skip-latency]
+
+Prints, with 10,000 tracked queries across 1,000 organisations (bench/matcher.py's
+generator: own brands, shared competitor brands, Polish and English product words,
+phrases, boolean queries with ``lang:``):
+
+1. matcher throughput on one core (~30-word posts, 3 % mentioning a tracked term);
+2. the whole listening step on one core — load the post, match it, classify the
+   matched ones, store the mentions (``Pipeline.process``), posts/s — for the realistic
+   3 % hit rate and for posts that all match, and the same driven through the durable
+   job worker (with its claim and bookkeeping writes);
+3. post → mention latency on a real server: posts sent over REST at ``--rate`` posts/s
+   for ``--duration`` s, ``--share`` of them naming one organisation's brand; the time
+   from sending the POST until the mention arrives on that organisation's listening
+   stream (SSE): p50, p95, p99, max.
+
+Seeding uses cheap password hashing (SZPAK_FAST_PASSWORD_HASHING=1) for its 1,000
+organisation accounts; nothing measured hashes a password.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+os.environ.setdefault("SZPAK_FAST_PASSWORD_HASHING", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(BENCH.parent / "src"))
+
+from api import free_port, start_server, stop  # noqa: E402
+from matcher import make_posts, make_queries  # noqa: E402
+
+from szpak.text import Matcher, expand_word, parse  # noqa: E402
+
+POSTERS = 20
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+# --- seeding ----------------------------------------------------------------------------------
+
+
+async def seed(database_url: str, data_dir: Path, raw: list[tuple[str, str]], orgs: int) -> dict[str, Any]:
+    """Organisations with their queries, an owner of org 0 and posting users, with tokens."""
+    from szpak.config import Settings
+    from szpak.domain import oauth
+    from szpak.domain import organisations as org_actions
+    from szpak.domain.accounts import create_user
+    from szpak.domain.context import Context
+    from szpak.listening.queries import bump_version
+    from szpak.realtime.bus import InProcessBus
+    from szpak.storage.db import Database
+    from szpak.storage.migrate import upgrade_async
+    from szpak.storage.models.listening import TrackedQuery
+
+    await upgrade_async(database_url)
+    settings = Settings(database_url=database_url, data_dir=data_dir, _env_file=None)  # type: ignore[call-arg]
+    ctx = Context(settings, Database(database_url), InProcessBus())
+    out: dict[str, Any] = {"org_ids": [], "poster_tokens": [], "poster_ids": []}
+    try:
+        async with ctx.tx() as tx:
+            owner = await create_user(tx, username="bench_owner", email="owner@bench.example", password="bench-password")
+            out["owner_token"], _ = await oauth.issue_token(tx, application_id=None, user_id=owner.id, scopes=["read", "write"])
+            for i in range(POSTERS):
+                u = await create_user(tx, username=f"poster{i}", email=f"poster{i}@bench.example", password="bench-password")
+                token, _ = await oauth.issue_token(tx, application_id=None, user_id=u.id, scopes=["read", "write"])
+                out["poster_tokens"].append(token)
+                out["poster_ids"].append(u.account_id)
+        for start in range(0, orgs, 100):
+            async with ctx.tx() as tx:
+                for n in range(start, min(orgs, start + 100)):
+                    account = await org_actions.create_organisation(
+                        tx, owner.account_id if n == 0 else None, username=f"org{n}", kind="brand",
+                    )
+                    out["org_ids"].append(account.id)
+        by_org: dict[int, list[str]] = {}
+        for qid, q in raw:
+            by_org.setdefault(int(qid.split(":")[0][3:]), []).append(q)
+        async with ctx.tx() as tx:
+            for n, queries in by_org.items():
+                for i, q in enumerate(queries):
+                    tx.session.add(TrackedQuery(organisation_id=out["org_ids"][n], name=f"q{i}", query=q))
+            await bump_version(tx)
+    finally:
+        await ctx.db.dispose()
+    return out
+
+
+# --- 1. the matcher ----------------------------------------------------------------------------
+
+
+def bench_matcher(raw: list[tuple[str, str]], posts: list[tuple[str, str]]) -> Matcher:
+    t0 = time.perf_counter()
+    matcher = Matcher.build([(qid, parse(q)) for qid, q in raw])
+    build = time.perf_counter() - t0
+    for text, lang in posts[:1000]:
+        matcher.match(text, lang)
+    best = float("inf")
+    hits = 0
+    for _ in range(3):
+        t0 = time.perf_counter()
+        hits = sum(1 for text, lang in posts if matcher.match(text, lang))
+        best = min(best, time.perf_counter() - t0)
+    print(f"1. matcher: {len(raw):,} queries, build {build:.2f} s; {len(posts) / best:,.0f} posts/s on one core "
+          f"({best / len(posts) * 1e6:.0f} µs/post; {hits / len(posts):.1%} of posts matched)")
+    return matcher
+
+
+# --- 2. the whole listening step -----------------------------------------------------------------
+
+
+async def bench_step(database_url: str, data_dir: Path, seeded: dict[str, Any], posts: list[tuple[str, str]],
+                     all_hits: list[tuple[str, str]]) -> None:
+    from sqlalchemy import select
+
+    from szpak.config import Settings
+    from szpak.domain.context import Context
+    from szpak.domain.statuses import StatusDraft, create_status
+    from szpak.jobs.runner import Worker
+    from szpak.listening.runtime import runtime_for
+    from szpak.listening.queries import read_versions
+    from szpak.realtime.bus import InProcessBus
+    from szpak.storage.db import Database
+    from szpak.storage.models import Account
+
+    settings = Settings(database_url=database_url, data_dir=data_dir, _env_file=None)  # type: ignore[call-arg]
+    ctx = Context(settings, Database(database_url), InProcessBus())
+    rt = runtime_for(ctx)
+    try:
+        async with ctx.read() as s:
+            authors = list(await s.scalars(select(Account).where(Account.id.in_(seeded["poster_ids"]))))
+            versions = await read_versions(s)
+        t0 = time.perf_counter()
+        await rt.matchers.current(versions)
+        print(f"2. listening step (SQLite inline driver, one process, one core); matcher ready in {time.perf_counter() - t0:.1f} s; "
+              f"sentiment model: {_model_name(rt)}")
+
+        async def make(batch: list[tuple[str, str]]) -> list[int]:
+            ids = []
+            for start in range(0, len(batch), 200):
+                async with ctx.tx() as tx:
+                    for i, (text, lang) in enumerate(batch[start:start + 200]):
+                        st = await create_status(tx, authors[(start + i) % len(authors)], StatusDraft(text=text, language=lang))
+                        ids.append(st.id)
+            return ids
+
+        for label, batch in (("3 % of posts match", posts), ("every post matches", all_hits)):
+            ids = await make(batch)
+            for sid in ids[:50]:  # warm-up (first sentiment call loads the model)
+                await rt.pipeline.process(sid)
+            t0 = time.perf_counter()
+            created = 0
+            for sid in ids[50:]:
+                created += len((await rt.pipeline.process(sid)).created)
+            elapsed = time.perf_counter() - t0
+            n = len(ids) - 50
+            print(f"   {label:<20} {n / elapsed:>7,.0f} posts/s ({elapsed / n * 1e3:.2f} ms/post; {created / n:.2f} mentions/post)")
+        # The same posts once more, through the job worker (claims, handler, done marks).
+        from szpak.storage.models import Job
+        from sqlalchemy import update
+
+        async with ctx.tx() as tx:  # the jobs of the posts above: already processed; drop them
+            await tx.session.execute(update(Job).values(done_at=Job.created_at))
+        ids = await make(posts)
+        worker = Worker(ctx, batch=100)
+        t0 = time.perf_counter()
+        ran = 0
+        while n := await worker.run_once():
+            ran += n
+        elapsed = time.perf_counter() - t0
+        print(f"   through the job worker {ran / elapsed:>5,.0f} posts/s (3 % match; {ran} jobs incl. claim and done writes)")
+    finally:
+        await rt.stop()
+        await ctx.db.dispose()
+
+
+def _model_name(rt: Any) -> str:
+    rt.classifier.predict(["test"])
+    return rt.classifier.name
+
+
+# --- 3. post -> mention latency on a real server -------------------------------------------------
+
+
+async def bench_latency(base: str, seeded: dict[str, Any], posts: list[tuple[str, str]], brand: str, rate: float,
+                        duration: float, share: float) -> None:
+    org = seeded["org_ids"][0]
+    owner = {"Authorization": f"Bearer {seeded['owner_token']}"}
+    forms = sorted(expand_word(brand))
+    rng = random.Random(7)
+    sent: dict[str, float] = {}
+    arrived: dict[str, float] = {}
+    errors = 0
+    listening = asyncio.Event()
+
+    async def listen(http: httpx.AsyncClient) -> None:
+        async with http.stream("GET", f"{base}/api/szpak/v1/organisations/{org}/listening/stream", headers=owner,
+                               timeout=httpx.Timeout(None)) as r:
+            assert r.status_code == 200, r.status_code
+            listening.set()
+            event = None
+            async for line in r.aiter_lines():
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: ") and event == "mention":
+                    arrived.setdefault(orjson.loads(line[6:])["status"]["id"], time.perf_counter())
+
+    async def post(http: httpx.AsyncClient, i: int, text: str, lang: str, track: bool) -> None:
+        nonlocal errors
+        token = seeded["poster_tokens"][i % len(seeded["poster_tokens"])]
+        started = time.perf_counter()
+        r = await http.post(f"{base}/api/v1/statuses", headers={"Authorization": f"Bearer {token}"},
+                            json={"status": text, "language": lang})
+        if r.status_code != 200:
+            errors += 1
+            return
+        if track:
+            sent[r.json()["id"]] = started
+
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=100), timeout=30) as http:
+        listener = asyncio.create_task(listen(http))
+        await asyncio.wait_for(listening.wait(), 30)
+        # Warm-up: the server builds its matcher and loads the sentiment model.
+        await post(http, 0, f"Rozgrzewka {rng.choice(forms).capitalize()}", "pl", True)
+        deadline = time.perf_counter() + 60
+        while not arrived and time.perf_counter() < deadline:
+            await asyncio.sleep(0.1)
+        sent.clear()
+        arrived.clear()
+        total = int(rate * duration)
+        t0 = time.perf_counter()
+        tasks = []
+        for i in range(total):
+            delay = t0 + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            text, lang = posts[i % len(posts)]
+            track = rng.random() < share
+            if track:
+                words = text.split()
+                words[rng.randrange(len(words))] = rng.choice(forms).capitalize()
+                text, lang = " ".join(words), "pl"
+            tasks.append(asyncio.create_task(post(http, i, text, lang, track)))
+        await asyncio.gather(*tasks)
+        achieved = total / (time.perf_counter() - t0)
+        deadline = time.perf_counter() + 15
+        while time.perf_counter() < deadline and not set(sent) <= set(arrived):
+            await asyncio.sleep(0.1)
+        listener.cancel()
+        try:
+            await listener
+        except (asyncio.CancelledError, httpx.HTTPError):
+            pass
+    latencies = [(arrived[sid] - t) * 1000 for sid, t in sent.items() if sid in arrived]
+    missing = len(sent) - len(latencies)
+    print(f"3. post -> mention on the listening stream: {total} posts at {achieved:.1f} posts/s over REST, "
+          f"{len(sent)} naming the brand; {errors} errors; {missing} mentions not seen within 15 s")
+    print(f"   latency ms: p50 {pct(latencies, 50):.1f}  p95 {pct(latencies, 95):.1f}  p99 {pct(latencies, 99):.1f}  "
+          f"max {max(latencies):.1f}  mean {statistics.fmean(latencies):.1f}")
+
+
+# --- main ----------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orgs", type=int, default=1000)
+    parser.add_argument("--per-org", type=int, default=10)
+    parser.add_argument("--posts", type=int, default=5000)
+    parser.add_argument("--hit-rate", type=float, default=0.03)
+    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--share", type=float, default=0.3, help="share of latency posts naming the measured brand")
+    parser.add_argument("--pg", default=os.environ.get("SZPAK_BENCH_PG_URL", ""))
+    parser.add_argument("--skip-latency", action="store_true")
+    args = parser.parse_args()
+    rng = random.Random(42)
+    raw = make_queries(rng, args.orgs, args.per_org)
+    reference = Matcher.build([(qid, parse(q)) for qid, q in raw])
+    posts = make_posts(rng, args.posts, raw, args.hit_rate, reference)
+    all_hits = make_posts(rng, max(300, args.posts // 10), raw, 1.0, reference)
+    print(f"Szpak listening benchmark: {os.cpu_count()} cores; {len(raw):,} queries across {args.orgs:,} organisations")
+    bench_matcher(raw, posts)
+    brand = raw[0][1]  # organisation 0's own brand
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        url = args.pg or f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
+        if args.pg:
+            url = _fresh_pg(args.pg)
+        seeded = asyncio.run(seed(url, data_dir, raw, args.orgs))
+        asyncio.run(bench_step(url, data_dir, seeded, posts, all_hits))
+        if args.skip_latency:
+            return 0
+        port = free_port()
+        env = {**os.environ, "SZPAK_DATABASE_URL": url, "SZPAK_DATA_DIR": str(data_dir),
+               "SZPAK_DOMAIN": f"127.0.0.1:{port}", "SZPAK_HEARTBEAT_SECONDS": "5"}
+        proc = start_server(env, port)
+        try:
+            asyncio.run(bench_latency(f"http://127.0.0.1:{port}", seeded, posts, brand, args.rate, args.duration, args.share))
+        finally:
+            stop(proc)
+    return 0
+
+
+def _fresh_pg(url: str) -> str:
+    import asyncpg
+
+    async def fresh() -> str:
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        await conn.execute("DROP DATABASE IF EXISTS szpak_bench_listening WITH (FORCE)")
+        await conn.execute("CREATE DATABASE szpak_bench_listening")
+        await conn.close()
+        return url.rsplit("/", 1)[0] + "/szpak_bench_listening"
+
+    return asyncio.run(fresh())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
