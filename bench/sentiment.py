@@ -46,9 +46,18 @@ def main() -> None:
     load_seconds = time.perf_counter() - started
     texts = [text for _, text in load_tsv(MICROBLOG_EVAL)] * 4
     model.predict(texts[:8])
+    shipped_route = model.route_below
+    routed = float((model.fast_proba(texts).max(axis=1) < shipped_route).mean()) if model.e5_head else 0.0
     print(f"sentiment bench ({pinned}); model load {load_seconds:.2f}s; {len(texts)} texts per round")
-    for batch_size in (1, 16, 64, 256):
-        print(f"  batch {batch_size:>3}: {measure(model, texts, batch_size):8.0f} texts/s")
+    modes = [("fast stage only", 0.0), (f"shipped cascade ({routed:.0%} of these texts go to e5)", shipped_route)]
+    if model.e5_head is not None:
+        modes.append(("e5 for every text", 2.0))
+    for name, route_below in modes:
+        model.route_below = route_below
+        print(f" {name}:")
+        for batch_size in (1, 64, 256):
+            print(f"  batch {batch_size:>3}: {measure(model, texts, batch_size):8.0f} texts/s")
+    model.route_below = shipped_route
 
 
 if __name__ == "__main__":

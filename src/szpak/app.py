@@ -10,7 +10,9 @@ from fastapi import FastAPI
 from szpak.api.responses import JSON
 
 from szpak.api import errors
+from szpak.api.cache import EntityCache
 from szpak.api.deps import TokenCache
+from szpak.api.presenter import Presenter
 from szpak.api.serializers import Renderer
 from szpak.config import Settings
 from szpak.domain.context import Context
@@ -46,6 +48,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         cache = TokenCache()
         app.state.token_cache = cache
         bus.subscribe(cache.on_event)
+        entities = EntityCache(enabled=settings.entity_cache)
+        bus.subscribe(entities.on_event)
+        app.state.entity_cache = entities
+        app.state.presenter = Presenter(app.state.renderer, entities)
         await bus.start()
         for startup in app.state.startup_hooks:
             await startup(app)

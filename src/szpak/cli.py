@@ -51,6 +51,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # The ASGI app reads its settings from the environment (szpak.asgi), in every worker.
     os.environ.setdefault("SZPAK_DOMAIN", public_domain(args.host, args.port))
     settings = _settings()
+    if args.workers > 1 and not settings.redis_url:
+        # Cache invalidations travel as events; without Redis they can't reach the other workers.
+        os.environ["SZPAK_ENTITY_CACHE"] = "false"
     upgrade(settings.effective_database_url)
     print(f"Starting Szpak at {settings.base_url}/  (database: {settings.effective_database_url})", flush=True)
     uvicorn.run(

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     secret_key: str = ""
     #: Run the durable job worker inside the server process.
     run_workers: bool = True
+    #: Keep rendered accounts and statuses in memory, invalidated by domain events. Several
+    #: processes on one database need Redis for that; without it `szpak serve --workers N`
+    #: switches this off.
+    entity_cache: bool = True
     #: Seconds between streaming heartbeats.
     heartbeat_seconds: float = Field(15.0, gt=0)
     #: Events buffered per streaming connection before a slow consumer is cut off.

@@ -55,6 +55,19 @@ def listening(app: Any) -> ListeningRuntime:
     return rt
 
 
+async def settle(client: Any) -> None:
+    """Run the durable jobs and the sentiment stage until both are idle (what the
+    server's worker and labeller loops do on their own)."""
+    rt = runtime_for(client.app.state.ctx)
+    while True:
+        ran = await client.run_jobs()
+        labelled = 0
+        while n := await rt.labeller.run_once():
+            labelled += n
+        if not ran and not labelled:
+            return
+
+
 async def make_org(owner: Any, username: str = "skarpetkowo", kind: str = "brand") -> str:
     r = await owner.post(f"{P}/organisations", json={"username": username, "kind": kind, "display_name": username.title()})
     assert r.status_code == 200, r.text

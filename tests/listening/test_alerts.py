@@ -33,7 +33,7 @@ from szpak.listening.alerts import (
 from szpak.listening.runtime import ListeningRuntime
 from szpak.storage.models.listening import ListeningAlert, Mention, TrackedQuery
 
-from .conftest import P, quiet_query, sse_events, store_mentions
+from .conftest import P, quiet_query, settle, sse_events, store_mentions
 
 T0 = datetime(2024, 3, 1, tzinfo=timezone.utc).timestamp()
 
@@ -234,11 +234,11 @@ async def test_live_alerts_fire_on_a_storm_of_posts(client: Any, listening: List
     fan = await client.make_user("fan")
     for i in range(9):
         await fan.post_status(f"Skarpetkowo dramat {i}")
-    await client.run_jobs()
+    await settle(client)
     assert (await ala.get(f"{P}/organisations/{org}/alerts")).json() == []
     for i in range(6):
         await fan.post_status(f"Skarpetkowo znowu dramat {i}")
-    await client.run_jobs()
+    await settle(client)
 
     alerts = (await ala.get(f"{P}/organisations/{org}/alerts")).json()
     assert sorted(a["kind"] for a in alerts) == ["negative", "volume"]
@@ -301,7 +301,7 @@ async def test_alerts_are_pushed_on_the_listening_stream(client: Any, listening:
         async with http.stream("GET", f"{live_url}{P}/organisations/{org}/listening/stream", headers=ala.headers) as r:
             for i in range(10):
                 await fan.post_status(f"Skarpetkowo {i}")
-            await client.run_jobs()
+            await settle(client)
             kinds = []
             events = sse_events(r)
             while "alert" not in kinds:

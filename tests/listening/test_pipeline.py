@@ -21,7 +21,7 @@ from szpak.listening.runtime import ListeningRuntime, runtime_for
 from szpak.storage.models import Account, Job, Status
 from szpak.storage.models.listening import Mention, SentimentCorrection
 
-from .conftest import P, KeywordSentiment, add_member, make_org, mentions, sse_events, track
+from .conftest import KeywordSentiment, P, add_member, make_org, mentions, settle, sse_events, track
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ async def test_a_public_post_becomes_a_mention_in_any_form(client: Any, listenin
         await (await client.make_user(name)).follow(klientka)
     post = await klientka.post_status("Zamówiłam w Skarpetkowie i dramat, paczka zginęła", language="pl")
     await klientka.post_status("Nic o sklepie tutaj")
-    assert await client.run_jobs() >= 2
+    assert await settle(client) >= 2
 
     [m] = await mentions(ala, org)
     assert m["status"]["id"] == post["id"]
@@ -63,11 +63,11 @@ async def test_private_and_direct_posts_never_enter_listening(client: Any, liste
     listening.classifier = Classifier(model)
     await fan.post_status("Skarpetkowo po cichu", visibility="private")
     await fan.post_status("@ala Skarpetkowo w wiadomości", visibility="direct")
-    await client.run_jobs()
+    await settle(client)
     assert await mentions(ala, org) == []
     assert model.calls == 0  # not even classified
     unlisted = await fan.post_status("Skarpetkowo niepublicznie, ale otwarcie", visibility="unlisted")
-    await client.run_jobs()
+    await settle(client)
     assert [m["status"]["id"] for m in await mentions(ala, org)] == [unlisted["id"]]
 
 
@@ -90,7 +90,7 @@ async def test_accounts_that_opt_out_of_indexing_or_are_suspended_are_not_heard(
     async with client.app.state.ctx.tx() as tx:
         author = await tx.session.get(Account, int(bad.id))
         await create_status(tx, author, StatusDraft(text="Skarpetkowo spam"))
-    await client.run_jobs()
+    await settle(client)
     assert await mentions(ala, org) == []
 
 
@@ -100,7 +100,7 @@ async def test_an_author_who_opts_out_later_leaves_the_lists(client: Any, listen
     await track(ala, org, "Skarpetkowo")
     fan = await client.make_user("fan")
     await fan.post_status("Skarpetkowo wczoraj")
-    await client.run_jobs()
+    await settle(client)
     assert len(await mentions(ala, org)) == 1
     await fan.patch("/api/v1/accounts/update_credentials", json={"indexable": False})
     assert await mentions(ala, org) == []
@@ -114,7 +114,7 @@ async def test_reblogs_are_not_mentions_twice(client: Any, listening: ListeningR
     booster = await client.make_user("booster")
     post = await fan.post_status("Skarpetkowo ma promocję")
     assert (await booster.post(f"/api/v1/statuses/{post['id']}/reblog")).status_code == 200
-    await client.run_jobs()
+    await settle(client)
     assert [m["status"]["id"] for m in await mentions(ala, org)] == [post["id"]]
 
 
@@ -128,7 +128,7 @@ async def test_one_post_many_organisations(client: Any, listening: ListeningRunt
     q3 = await track(ola, bank, "Skarpetkowo OR kredyt")
     fan = await client.make_user("fan")
     post = await fan.post_status("Wziąłem kredyt na skarpetki ze Skarpetkowa")
-    await client.run_jobs()
+    await settle(client)
     assert sorted(m["query"]["id"] for m in await mentions(ala, sklep)) == sorted([q1, q2])
     bank_mentions = await mentions(ola, bank)
     assert [m["query"]["id"] for m in bank_mentions] == [q3]
@@ -147,20 +147,20 @@ async def test_edits_are_rematched(client: Any, listening: ListeningRuntime, eve
     product = await track(ala, org, '"skarpetki antyzapachowe"')
     fan = await client.make_user("fan")
     post = await fan.post_status("Skarpetkowo, świetna obsługa")
-    await client.run_jobs()
+    await settle(client)
     [m] = await mentions(ala, org)
     assert (m["query"]["id"], m["sentiment"]) == (brand, "positive")
 
     r = await fan.put(f"/api/v1/statuses/{post['id']}", json={"status": "Skarpetkowo: skarpetki antyzapachowe to dramat"})
     assert r.status_code == 200
-    await client.run_jobs()
+    await settle(client)
     found = {x["query"]["id"]: x for x in await mentions(ala, org)}
     assert set(found) == {brand, product}
     assert found[brand]["id"] == m["id"]  # the same mention, re-matched
     assert found[brand]["sentiment"] == "negative"
 
     r = await fan.put(f"/api/v1/statuses/{post['id']}", json={"status": "Już nic nie piszę o sklepie"})
-    await client.run_jobs()
+    await settle(client)
     assert await mentions(ala, org) == []
     assert {type(e) for e in events} >= {MentionCreated, MentionDeleted}
 
@@ -172,11 +172,11 @@ async def test_deleted_posts_leave_the_lists(client: Any, listening: ListeningRu
     await track(ala, org, "skarpeta")
     fan = await client.make_user("fan")
     post = await fan.post_status("Skarpetkowo i skarpety")
-    await client.run_jobs()
+    await settle(client)
     assert len(await mentions(ala, org)) == 2
     assert (await fan.delete(f"/api/v1/statuses/{post['id']}")).status_code == 200
     assert await mentions(ala, org) == []  # at once, before the job runs
-    await client.run_jobs()
+    await settle(client)
     async with client.app.state.ctx.read() as s:
         assert await s.scalar(select(func.count()).select_from(Mention)) == 0
     deleted = [e for e in events if isinstance(e, MentionDeleted)]
@@ -191,10 +191,10 @@ async def test_the_matcher_follows_query_changes_in_every_process(client: Any, l
     other = ListeningRuntime(client.app.state.ctx)
     other.classifier = Classifier(KeywordSentiment())
     await fan.post_status("Orlen podniósł ceny")
-    await client.run_jobs()
+    await settle(client)
     qid = await track(ala, org, "Orlen")
     p1 = await fan.post_status("Na Orlenie drogo")
-    await client.run_jobs()
+    await settle(client)
     assert [m["status"]["id"] for m in await mentions(ala, org)] == [p1["id"]]  # no backfill of older posts
     p2 = await fan.post_status("Orlenu nie lubię")
     out = await other.pipeline.process(int(p2["id"]))
@@ -218,7 +218,7 @@ async def test_handling_a_job_twice_makes_one_mention(client: Any, listening: Li
     await track(ala, org, "Skarpetkowo")
     fan = await client.make_user("fan")
     post = await fan.post_status("Skarpetkowo")
-    await client.run_jobs()
+    await settle(client)
     again = await listening.pipeline.process(int(post["id"]))
     assert again.created == [] and len(again.updated) == 1
     assert len(await mentions(ala, org)) == 1
@@ -259,7 +259,7 @@ async def test_without_a_sentiment_model_mentions_are_still_stored(client: Any, 
     await track(ala, org, "Skarpetkowo")
     fan = await client.make_user("fan")
     await fan.post_status("Skarpetkowo")
-    await client.run_jobs()
+    await settle(client)
     [m] = await mentions(ala, org)
     assert (m["sentiment"], m["confidence"]) == (None, None)
     assert [x["id"] for x in await mentions(ala, org, sentiment="unknown")] == [m["id"]]
@@ -291,7 +291,7 @@ async def test_mention_filters_and_pagination(client: Any, listening: ListeningR
     ]
     ids = [(await fan.post_status(t, language="pl"))["id"] for t in texts]
     await fan.post_status("Skarpex in English", language="en")
-    await client.run_jobs()
+    await settle(client)
 
     everything = await mentions(ala, org)
     assert len(everything) == 7
@@ -323,7 +323,7 @@ async def test_since_until_and_stats(client: Any, listening: ListeningRuntime) -
     for minutes, word in plan:
         post = await fan.post_status(f"Skarpetkowo {word}")
         await _backdate(client, post["id"], base + timedelta(minutes=minutes))
-    await client.run_jobs()
+    await settle(client)
 
     window = await mentions(ala, org, since="2024-05-01T13:00:00Z", until="2024-05-01T14:00:00Z")
     assert len(window) == 2
@@ -369,7 +369,7 @@ async def test_members_correct_sentiment_and_corrections_export(
     await track(ala, org, "Skarpetkowo")
     fan = await client.make_user("fan")
     post = await fan.post_status("Skarpetkowo\tznowu\nto samo, no comment")
-    await client.run_jobs()
+    await settle(client)
     [m] = await mentions(ala, org)
     assert m["sentiment"] == "neutral"
 
@@ -383,7 +383,7 @@ async def test_members_correct_sentiment_and_corrections_export(
     assert (r.json()["sentiment"], r.json()["sentiment_corrected"], r.json()["confidence"]) == ("negative", True, 1.0)
     # An edit re-matches but keeps the member's label.
     await fan.put(f"/api/v1/statuses/{post['id']}", json={"status": "Skarpetkowo super, jednak"})
-    await client.run_jobs()
+    await settle(client)
     assert (await mentions(ala, org))[0]["sentiment"] == "negative"
     await ala.put(url, json={"sentiment": "positive"})
     async with client.app.state.ctx.read() as s:
@@ -425,7 +425,7 @@ async def test_live_stream_delivers_mentions(client: Any, listening: ListeningRu
             assert everything.headers["content-type"].startswith("text/event-stream")
             post = await fan.post_status("Skarpetkowo, dramat z dostawą")
             await fan.post_status("Skarpex też")
-            await client.run_jobs()
+            await settle(client)
             received = sse_events(everything)
             kind, data = await asyncio.wait_for(received.__anext__(), 5)
             assert kind == "mention"
@@ -436,7 +436,7 @@ async def test_live_stream_delivers_mentions(client: Any, listening: ListeningRu
             assert (kind, data["query"]["id"]) == ("mention", other_q)
             # Deletions are pushed too.
             await fan.delete(f"/api/v1/statuses/{post['id']}")
-            await client.run_jobs()
+            await settle(client)
             kind, data = await asyncio.wait_for(received.__anext__(), 5)
             assert (kind, data["status_id"]) == ("mention.delete", post["id"])
             await received.aclose()

@@ -23,7 +23,7 @@ from szpak.listening.deliveries import Deliverer, retry_delay, sign, verify
 from szpak.listening.runtime import ListeningRuntime, runtime_for
 from szpak.storage.models.listening import Delivery, Webhook
 
-from .conftest import P, add_member, quiet_query, store_mentions, track
+from .conftest import P, add_member, quiet_query, settle, store_mentions, track
 
 
 class Target:
@@ -60,7 +60,7 @@ async def storm(client: Any, *, hook_events: list[str] | None = None, url: str =
     fan = await client.make_user("fan")
     for i in range(10):
         await fan.post_status(f"Skarpetkowo, wpis {i}")
-    await client.run_jobs()
+    await settle(client)
     return ala, org, qid, hook
 
 
@@ -199,7 +199,7 @@ async def test_failing_targets_never_block_the_post_pipeline(client: Any, listen
         started = time.perf_counter()
         for i in range(20):
             await fan.post_status(f"Skarpetkowo dalej {i}")
-        await client.run_jobs()
+        await settle(client)
         elapsed = time.perf_counter() - started
         r = await ala.get(f"{P}/organisations/{org}/mentions", params={"limit": 80})
         assert len(r.json()) == 30
@@ -237,7 +237,7 @@ async def test_mention_webhooks(client: Any, listening: ListeningRuntime) -> Non
     fan = await client.make_user("fan")
     post = await fan.post_status("Skarpetkowo ma nową kolekcję")
     await fan.post_status("Nic ciekawego")
-    await client.run_jobs()
+    await settle(client)
     assert await deliverer.run_once() == 1
     payload = orjson.loads(target.requests[0].content)
     assert payload["event"] == "mention"
@@ -308,7 +308,7 @@ async def test_alerts_are_emailed(client: Any, listening: ListeningRuntime, smtp
     fan = await client.make_user("fan")
     for i in range(10):
         await fan.post_status(f"Skarpetkowo {i}")
-    await client.run_jobs()
+    await settle(client)
     assert await deliverer.run_once() == 2
     assert sorted(rcpt for _, rcpts, _ in sink.messages for rcpt in rcpts) == ["pr@skarpetkowo.pl", "szef@skarpetkowo.pl"]
     mail_from, _, raw = sink.messages[0]
@@ -333,7 +333,7 @@ async def test_email_failures_are_retried(client: Any, listening: ListeningRunti
     fan = await client.make_user("fan")
     for i in range(10):
         await fan.post_status(f"Skarpetkowo {i}")
-    await client.run_jobs()
+    await settle(client)
     assert await deliverer.run_once() == 1
     [d] = await deliveries(client)
     assert d.channel == "email" and d.delivered_at is None and d.next_attempt_at > datetime.now(timezone.utc)
@@ -348,7 +348,7 @@ async def test_no_email_rows_without_smtp(client: Any, listening: ListeningRunti
     fan = await client.make_user("fan")
     for i in range(10):
         await fan.post_status(f"Skarpetkowo {i}")
-    await client.run_jobs()
+    await settle(client)
     assert len((await ala.get(f"{P}/organisations/{org}/alerts")).json()) == 1
     assert await deliveries(client) == []
     unused = await track(ala, org, "inne")

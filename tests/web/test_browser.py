@@ -122,7 +122,7 @@ def person(people: list[Person], chromium: Any, server: Server, **kw: Any) -> Pe
     return p
 
 
-def test_sign_up_post_follow_and_see_it_live(chromium: Any, server: Server, people: list[Person]) -> None:
+def sign_up_post_follow_and_see_it_live(chromium: Any, server: Server, people: list[Person]) -> None:
     alice = person(people, chromium, server)
     bob = person(people, chromium, server)
     alice.sign_up("alice")
@@ -155,7 +155,7 @@ def test_sign_up_post_follow_and_see_it_live(chromium: Any, server: Server, peop
     assert alice.problems == [] and bob.problems == []
 
 
-def test_reply_and_live_notification(chromium: Any, server: Server, people: list[Person]) -> None:
+def reply_and_live_notification(chromium: Any, server: Server, people: list[Person]) -> None:
     carol = person(people, chromium, server)
     dave = person(people, chromium, server)
     carol.sign_up("carol")
@@ -184,7 +184,7 @@ def test_reply_and_live_notification(chromium: Any, server: Server, people: list
     assert carol.problems == [] and dave.problems == []
 
 
-def test_switch_language_and_it_is_remembered(chromium: Any, server: Server, people: list[Person]) -> None:
+def switch_language_and_it_is_remembered(chromium: Any, server: Server, people: list[Person]) -> None:
     reader = person(people, chromium, server, locale="pl-PL")
     reader.goto("/explore")
     assert reader.page.get_attribute("html", "lang") == "pl"
@@ -199,7 +199,7 @@ def test_switch_language_and_it_is_remembered(chromium: Any, server: Server, peo
     assert reader.problems == []
 
 
-def test_script_and_image_payloads_are_shown_as_text(chromium: Any, server: Server, people: list[Person]) -> None:
+def script_and_image_payloads_are_shown_as_text(chromium: Any, server: Server, people: list[Person]) -> None:
     eve = person(people, chromium, server)
     frank = person(people, chromium, server)
     eve.sign_up("eve")
@@ -227,7 +227,7 @@ def test_script_and_image_payloads_are_shown_as_text(chromium: Any, server: Serv
         assert viewer.problems == [], viewer.problems
 
 
-def test_keyboard_and_semantics(chromium: Any, server: Server, people: list[Person]) -> None:
+def keyboard_and_semantics(chromium: Any, server: Server, people: list[Person]) -> None:
     reader = person(people, chromium, server)
     reader.goto("/explore")
     reader.page.keyboard.press("Tab")
@@ -260,7 +260,7 @@ def test_keyboard_and_semantics(chromium: Any, server: Server, people: list[Pers
     assert "Nieprawidłowy" in reader.page.get_by_role("alert").inner_text()
 
 
-def test_screenshots_of_the_main_pages(chromium: Any, server: Server, people: list[Person]) -> None:
+def screenshots_of_the_main_pages(chromium: Any, server: Server, people: list[Person]) -> None:
     shop = person(people, chromium, server)
     shop.sign_up("skarpetkowo")
     token = shop.page.get_attribute("body", "data-token")
@@ -311,3 +311,21 @@ def test_screenshots_of_the_main_pages(chromium: Any, server: Server, people: li
     assert len(list(SCREENSHOTS.glob("*.png"))) >= 26
     unexpected = [p for p in reader.problems + visitor.problems if "status of 404" not in p]  # the 404 page
     assert unexpected == []
+
+
+# pytest-xdist's ``xdist_group`` has no effect under pytest 9 (it rewrites a node id attribute
+# that pytest no longer reads), so tests of one module may land on both workers, each then
+# starting its own server and browser. Two tests, each a sequence of named scenarios, keep
+# that to at most two starts while every scenario still reads on its own.
+
+
+def test_people_use_szpak_together_live(chromium: Any, server: Server, people: list[Person]) -> None:
+    sign_up_post_follow_and_see_it_live(chromium, server, people)
+    reply_and_live_notification(chromium, server, people)
+    script_and_image_payloads_are_shown_as_text(chromium, server, people)
+    switch_language_and_it_is_remembered(chromium, server, people)
+
+
+def test_keyboard_semantics_and_screenshots(chromium: Any, server: Server, people: list[Person]) -> None:
+    keyboard_and_semantics(chromium, server, people)
+    screenshots_of_the_main_pages(chromium, server, people)

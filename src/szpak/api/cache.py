@@ -31,6 +31,7 @@ from typing import Any, Generic, TypeVar
 from szpak.domain.events import (
     AccountUpdated,
     Event,
+    StatusCountsChanged,
     RelationshipChanged,
     StatusCreated,
     StatusDeleted,
@@ -113,16 +114,16 @@ class EntityCache:
         elif isinstance(event, StatusCreated):
             self.drop_account(event.account_id)
             self.drop_status(event.reblog_of_id)
-            self.drop_status(getattr(event, "in_reply_to_id", None))
+            self.drop_status(event.in_reply_to_id)
         elif isinstance(event, StatusDeleted):
             self.drop_account(event.account_id)
             self.drop_status(event.status_id)
             self.drop_status(event.reblog_of_id)
-            self.drop_status(getattr(event, "in_reply_to_id", None))
+            self.drop_status(event.in_reply_to_id)
         elif isinstance(event, StatusUpdated):
             self.drop_status(event.status_id)
         elif isinstance(event, RelationshipChanged):
             self.drop_account(event.account_id)
             self.drop_account(event.target_account_id)
-        elif event.name == "status.counts_changed":
-            self.drop_status(getattr(event, "status_id", None))
+        elif isinstance(event, StatusCountsChanged):
+            self.drop_status(event.status_id)

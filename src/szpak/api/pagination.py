@@ -52,7 +52,8 @@ class Page:
 
 
 def page_params(default: int = 20, maximum: int = 40) -> Any:
-    def dependency(
+    # async on purpose: FastAPI runs plain-function dependencies on a thread pool.
+    async def dependency(
         max_id: str | None = Query(None),
         since_id: str | None = Query(None),
         min_id: str | None = Query(None),

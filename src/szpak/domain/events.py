@@ -56,6 +56,8 @@ class StatusCreated(Event):
     has_media: bool = False
     local: bool = True
     language: str | None = None
+    #: The post this one answers (its replies_count changed).
+    in_reply_to_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,16 @@ class StatusDeleted(Event):
     reblog_of_id: int | None = None
     has_media: bool = False
     local: bool = True
+    in_reply_to_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StatusCountsChanged(Event):
+    """A status's favourites, reblogs or replies count changed without the status itself
+    changing (a favourite, an unfavourite): rendered copies of it are stale."""
+
+    name: ClassVar[str] = "status.counts_changed"
+    status_id: int
 
 
 @dataclass(frozen=True)
@@ -182,6 +194,7 @@ class AlertRaised(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.name: cls
     for cls in (
+        StatusCountsChanged,
         StatusCreated, StatusUpdated, StatusDeleted, NotificationCreated, RelationshipChanged,
         AccountUpdated, TokenRevoked, FiltersChanged, Custom,
         MentionCreated, MentionUpdated, MentionDeleted, AlertRaised,

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, update
 
 from szpak.domain.context import Tx
 from szpak.domain.errors import NotFound
+from szpak.domain.events import StatusCountsChanged
 from szpak.domain.notify import notify, withdraw
 from szpak.domain.visibility import can_see
 from szpak.storage.models import Account, Bookmark, Favourite, Status
@@ -37,6 +38,7 @@ async def favourite(tx: Tx, actor: Account, status_id: int) -> Status:
         await s.execute(
             update(Status).where(Status.id == status.id).values(favourites_count=Status.favourites_count + 1)
         )
+        tx.emit(StatusCountsChanged(status_id=status.id))
         await notify(tx, status.account_id, actor.id, "favourite", status.id)
     return status
 
@@ -51,6 +53,7 @@ async def unfavourite(tx: Tx, actor: Account, status_id: int) -> Status:
             .where(Status.id == status.id, Status.favourites_count > 0)
             .values(favourites_count=Status.favourites_count - 1)
         )
+        tx.emit(StatusCountsChanged(status_id=status.id))
         await withdraw(tx, status.account_id, actor.id, "favourite", status.id)
     return status
 

@@ -272,6 +272,7 @@ async def create_status(
             mentioned_ids=tuple(a.id for a in mentioned),
             tag_names=tuple(t for t, _ in tags),
             in_reply_to_account_id=status.in_reply_to_account_id,
+            in_reply_to_id=status.in_reply_to_id,
             has_media=status.has_media,
             language=status.language,
         )
@@ -446,6 +447,7 @@ async def _delete_row(tx: Tx, status: Status) -> None:
         StatusDeleted(
             status_id=status.id, account_id=status.account_id, visibility=status.visibility,
             mentioned_ids=mentioned_ids, tag_names=tag_names, reblog_of_id=status.reblog_of_id,
+            in_reply_to_id=status.in_reply_to_id,
             has_media=status.has_media, local=status.local,
         )
     )

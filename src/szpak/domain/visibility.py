@@ -99,12 +99,16 @@ def visible_clause(viewer_id: int | None) -> ColumnElement[bool]:
     )
 
 
-def not_muted_clause(viewer_id: int | None) -> ColumnElement[bool]:
+def not_muted_clause(viewer_id: Any, now: Any = None) -> ColumnElement[bool]:
     """Hide authors the viewer muted (home, public and tag timelines, context; not
-    profiles), including reblogs of their posts."""
+    profiles), including reblogs of their posts.
+
+    ``viewer_id`` (and ``now``) may be bind parameters, so that a hot query can be
+    built once and run many times (api/routes/timelines.py)."""
     if viewer_id is None:
         return true()
-    now = datetime.now(timezone.utc)
+    if now is None:
+        now = datetime.now(timezone.utc)
     mute = aliased(Mute)
     muted = select(mute.target_account_id).where(
         mute.account_id == viewer_id, or_(mute.expires_at.is_(None), mute.expires_at > now)

@@ -44,6 +44,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from szpak.config import Settings
 from szpak.domain.context import Context, Tx
@@ -307,38 +308,54 @@ class AlertEvaluator:
 
     async def observe_many(self, query_ids: Sequence[int], at: datetime) -> list[ListeningAlert]:
         """Check the windows ending at ``at`` of these queries (that just got a mention)."""
-        p = self.p
-        per = p.bucket_seconds // 60
+        async with self.ctx.read() as s:
+            hot = await self.windows(await s.connection(), query_ids, at)
+        return await self.evaluate(hot, at) if hot else []
+
+    def bucket_of(self, at: datetime) -> int:
+        return minute_of(at) // (self.p.bucket_seconds // 60)
+
+    def _window(self, at: datetime) -> tuple[int, int, int]:
+        """(minutes per bucket, the bucket of ``at``, the window's first bucket)."""
+        per = self.p.bucket_seconds // 60
         b = minute_of(at) // per
-        ws = b - p.window_buckets + 1
+        return per, b, b - self.p.window_buckets + 1
+
+    async def windows(self, conn: AsyncConnection, query_ids: Sequence[int], at: datetime) -> dict[int, tuple[int, int]]:
+        """``query id → (mentions, negative)`` in the window ending at ``at``, for those
+        with enough mentions for any alert — most of the time none, in one statement (the
+        pipeline runs it inside the transaction that stores the mentions)."""
+        per, b, ws = self._window(at)
+        negative = func.sum(case((Mention.sentiment == "negative", 1), else_=0))
+        rows = await conn.execute(
+            select(Mention.query_id, func.count(), negative)
+            .where(Mention.query_id.in_(set(query_ids)), Mention.minute >= ws * per, Mention.minute < (b + 1) * per)
+            .group_by(Mention.query_id)
+        )
+        return {int(q): (int(t or 0), int(n or 0)) for q, t, n in rows if t >= self.p.min_volume}
+
+    async def evaluate(
+        self, windows: dict[int, tuple[int, int]], at: datetime, kinds: tuple[str, ...] = ("volume", "negative")
+    ) -> list[ListeningAlert]:
+        """Compare full windows with their baselines and raise the alerts (of ``kinds``)
+        they call for."""
+        wanted = kinds
+        p = self.p
+        per, _b, ws = self._window(at)
         checks = []
         async with self.ctx.read() as s:
-            queries = list(await s.scalars(select(TrackedQuery).where(TrackedQuery.id.in_(set(query_ids)))))
-            kinds_of = {}
+            queries = (await s.execute(
+                select(TrackedQuery.id, TrackedQuery.created_at, TrackedQuery.volume_alert_until,
+                       TrackedQuery.negative_alert_until).where(TrackedQuery.id.in_(windows))
+            )).all()
             for query in queries:
                 kinds = tuple(
                     kind for kind, until in (("volume", query.volume_alert_until), ("negative", query.negative_alert_until))
-                    if until is None or until <= at
+                    if kind in wanted and (until is None or until <= at)
                 )
-                if kinds:
-                    kinds_of[query.id] = kinds
-            if not kinds_of:
-                return []
-            negative = func.sum(case((Mention.sentiment == "negative", 1), else_=0))
-            windows = {
-                int(qid): (int(total or 0), int(neg or 0))
-                for qid, total, neg in await s.execute(
-                    select(Mention.query_id, func.count(), negative)
-                    .where(Mention.query_id.in_(kinds_of), Mention.minute >= ws * per, Mention.minute < (b + 1) * per)
-                    .group_by(Mention.query_id)
-                )
-            }
-            for query in queries:
-                if query.id not in kinds_of:
+                if not kinds:
                     continue
-                total, neg = windows.get(query.id, (0, 0))
-                if total < p.min_volume:
-                    continue  # no alert possible: spare the baseline
+                total, neg = windows[query.id]
                 cached = self._baselines.get(query.id)
                 if cached is not None and cached[0] == ws:
                     baseline = cached[1]
@@ -348,7 +365,7 @@ class AlertEvaluator:
                     cells = ((ws - 1 - i, t, n) for i, (t, n) in counts.items() if t)
                     baseline = baseline_from(max(0, ws - first), cells, p)
                     self._baselines[query.id] = (ws, baseline)
-                checks.append((query.id, check(baseline, total, neg, p, kinds_of[query.id])))
+                checks.append((query.id, check(baseline, total, neg, p, kinds)))
         raised = []
         window_start = datetime.fromtimestamp(ws * p.bucket_seconds, tz=timezone.utc)
         for query_id, signals in checks:

@@ -138,6 +138,7 @@ async def correct_sentiment(tx: Tx, acting: Acting, mention_id: int, label: str)
     mention.sentiment = label
     mention.confidence = 1.0
     mention.corrected = True
+    mention.classified = True
     tx.session.add(SentimentCorrection(
         organisation_id=acting.organisation_id, mention_id=mention.id, status_id=status.id,
         text=listening_text(status), label=label, previous_label=previous, member_id=acting.member_id,

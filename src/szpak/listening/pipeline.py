@@ -20,22 +20,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from szpak.domain.context import Context
 from szpak.domain.events import MentionCreated, MentionDeleted, MentionUpdated
 from szpak.jobs.runner import handler
-from szpak.listening import deliveries
 from szpak.listening.alerts import minute_of
 from szpak.listening.queries import QUERIES_VERSION, WEBHOOKS_VERSION, read_versions
 from szpak.storage.models import Account, Status
 from szpak.storage.ids import new_id
-from szpak.storage.models.listening import Mention, TrackedQuery, Webhook
+from szpak.storage.models.listening import ListeningVersion, Mention, TrackedQuery, Webhook
 from szpak.text import Match, Matcher, QueryError, html_to_text
 
 if TYPE_CHECKING:
@@ -44,25 +44,80 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OPEN_VISIBILITIES = ("public", "unlisted")
+ANY_MENTION = select(Mention.id).where(Mention.status_id == bindparam("status_id")).limit(1)
 #: Above this many changed queries a fresh matcher is built (in a thread) instead
 #: of patching the current one.
 REBUILD_THRESHOLD = 200
 
 
-def listening_text(status: Status) -> str:
+@dataclass(frozen=True, slots=True)
+class Post:
+    """What the listening step needs of a post and its author (loaded as plain
+    columns: the step runs for every post, and ORM objects cost more than matching)."""
+
+    id: int
+    text: str
+    content: str
+    spoiler_text: str
+    visibility: str
+    language: str | None
+    reblog_of_id: int | None
+    created_at: datetime
+    author_id: int
+    username: str
+    domain: str | None
+    indexable: bool
+    suspended_at: datetime | None
+    followers_count: int
+
+    @property
+    def acct(self) -> str:
+        return self.username if not self.domain else f"{self.username}@{self.domain}"
+
+
+POST_COLUMNS = (
+    Status.id, Status.text, Status.content, Status.spoiler_text, Status.visibility, Status.language,
+    Status.reblog_of_id, Status.created_at, Account.id.label("author_id"), Account.username, Account.domain,
+    Account.indexable, Account.suspended_at, Account.followers_count,
+)
+
+
+def _version(key: str) -> Any:
+    return select(ListeningVersion.value).where(ListeningVersion.key == key).scalar_subquery()
+
+
+#: The post, its author and the version counters, in one statement.
+LOAD_POST = (
+    select(*POST_COLUMNS, _version(QUERIES_VERSION), _version(WEBHOOKS_VERSION))
+    .join(Account, Account.id == Status.account_id)
+    .where(Status.id == bindparam("status_id"))
+)
+
+
+async def load_post(conn: AsyncConnection, status_id: int) -> tuple[Post | None, dict[str, int]]:
+    """The post (None when it is gone) and the version counters."""
+    row = (await conn.execute(LOAD_POST, {"status_id": status_id})).first()
+    if row is None:
+        return None, {}
+    *fields, queries, webhooks = row
+    return Post(*fields), {QUERIES_VERSION: int(queries or 0), WEBHOOKS_VERSION: int(webhooks or 0)}
+
+
+def listening_text(status: Post | Status) -> str:
     """The words of a post: the content warning and the source text (or, for posts
     that came without one, the text of their HTML)."""
     body = status.text or html_to_text(status.content or "")
     return f"{status.spoiler_text}\n{body}" if status.spoiler_text else body
 
 
-def eligible(status: Status, author: Account) -> bool:
-    """The one rule for what may enter listening."""
+def eligible(post: Post) -> bool:
+    """The one rule for what may enter listening: public or unlisted original posts by
+    accounts that allow indexing and are not suspended."""
     return (
-        status.reblog_of_id is None
-        and status.visibility in OPEN_VISIBILITIES
-        and author.indexable
-        and author.suspended_at is None
+        post.reblog_of_id is None
+        and post.visibility in OPEN_VISIBILITIES
+        and post.indexable
+        and post.suspended_at is None
     )
 
 
@@ -144,6 +199,8 @@ class Outcome:
     deleted: list[int]
     #: Queries that got a new mention (their alerts were checked).
     queries: list[int]
+    #: Of those, the ones whose window holds enough mentions for an alert.
+    hot: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
 class Pipeline:
@@ -154,46 +211,43 @@ class Pipeline:
     async def process(self, status_id: int, *, edited: bool = False) -> Outcome:
         """Match one post and bring its mentions up to date."""
         async with self.ctx.read() as s:
-            row = (
-                await s.execute(select(Status, Account).join(Account, Account.id == Status.account_id).where(Status.id == status_id))
-            ).first()
-            versions = await read_versions(s)
-        if row is None:
+            post, versions = await load_post(await s.connection(), status_id)
+        if post is None:
             return Outcome([], [], [], [])  # deleted before we got to it; status.deleted cleans up
-        status, author = row
         matches: list[Match] = []
         text = ""
-        if eligible(status, author):
+        if eligible(post):
             matcher = await self.rt.matchers.current(versions)
-            text = listening_text(status)
-            matches = matcher.match(text, status.language)
+            text = listening_text(post)
+            matches = matcher.match(text, post.language)
         if not matches and not edited:
             return Outcome([], [], [], [])
-        label, confidence = self.rt.classifier.predict([text])[0] if matches else (None, None)
         try:
-            outcome = await self._store(status, author, matches, label, confidence)
+            outcome = await self._store(post, matches)
         except IntegrityError:
             # A query was deleted after the matcher was built (or another worker got
             # here first): catch up and try once more.
             await self.rt.matchers.refresh()
-            outcome = await self._store(status, author, matches, label, confidence)
-        if outcome.queries:
+            outcome = await self._store(post, matches)
+        if outcome.created or outcome.updated:
+            self.rt.labeller.submit(post.id)  # sentiment follows in a batch (labeller.py)
+        if outcome.hot:
             try:
-                await self.rt.alerts.observe_many(outcome.queries, status.created_at)
+                await self.rt.alerts.evaluate(outcome.hot, post.created_at, kinds=("volume",))
             except Exception:  # the mentions are stored; the next mention checks again
-                log.exception("alert evaluation failed for queries %s", outcome.queries)
+                log.exception("alert evaluation failed for queries %s", list(outcome.hot))
         return outcome
 
-    async def _store(
-        self, status: Status, author: Account, matches: list[Match], label: str | None, confidence: float | None
-    ) -> Outcome:
+    async def _store(self, post: Post, matches: list[Match]) -> Outcome:
         outcome = Outcome([], [], [], [])
         owners = self.rt.matchers.owners
-        hook_orgs = self.rt.matchers.mention_hook_orgs
-        minute = minute_of(status.created_at)
+        minute = minute_of(post.created_at)
         async with self.ctx.tx() as tx:
             s = tx.session
-            existing = {m.query_id: m for m in await s.scalars(select(Mention).where(Mention.status_id == status.id))}
+            conn = await s.connection()
+            existing: dict[int, Mention] = {}
+            if (await conn.execute(ANY_MENTION, {"status_id": post.id})).first() is not None:
+                existing = {m.query_id: m for m in await s.scalars(select(Mention).where(Mention.status_id == post.id))}
             rows: list[dict[str, Any]] = []
             for match in matches:
                 query_id = int(match.query_id)
@@ -204,40 +258,38 @@ class Pipeline:
                 if mention is None:
                     row = {
                         "id": new_id(), "organisation_id": organisation_id, "query_id": query_id,
-                        "status_id": status.id, "author_id": author.id, "language": status.language,
-                        "sentiment": label, "confidence": confidence, "corrected": False,
-                        "reach": author.followers_count, "terms": list(match.terms), "forms": list(match.forms),
-                        "posted_at": status.created_at, "minute": minute, "created_at": datetime.now(timezone.utc),
+                        "status_id": post.id, "author_id": post.author_id, "language": post.language,
+                        "sentiment": None, "confidence": None, "corrected": False, "classified": False,
+                        "reach": post.followers_count, "terms": list(match.terms), "forms": list(match.forms),
+                        "posted_at": post.created_at, "minute": minute, "created_at": datetime.now(timezone.utc),
                     }
                     rows.append(row)
                     outcome.created.append(row["id"])
                     outcome.queries.append(query_id)
                     tx.emit(MentionCreated(
                         mention_id=row["id"], organisation_id=organisation_id, query_id=query_id,
-                        status_id=status.id, sentiment=label,
+                        status_id=post.id, sentiment=None,
                     ))
                 else:
                     mention.terms, mention.forms = list(match.terms), list(match.forms)
-                    mention.language = status.language
+                    mention.language = post.language
                     if not mention.corrected:
-                        mention.sentiment, mention.confidence = label, confidence
+                        mention.classified = False  # the text changed: label it again
                     outcome.updated.append(mention.id)
                     tx.emit(MentionUpdated(
                         mention_id=mention.id, organisation_id=mention.organisation_id, query_id=query_id,
-                        status_id=status.id, sentiment=mention.sentiment,
+                        status_id=post.id, sentiment=mention.sentiment,
                     ))
             if rows:
-                await s.execute(insert(Mention), rows)
+                await conn.execute(insert(Mention), rows)
+                # Is any of these queries' windows full enough for an alert? (Usually not.)
+                outcome.hot = await self.rt.alerts.windows(conn, outcome.queries, post.created_at)
             for gone in existing.values():
                 await s.delete(gone)
                 outcome.deleted.append(gone.id)
                 tx.emit(MentionDeleted(
-                    mention_id=gone.id, organisation_id=gone.organisation_id, query_id=gone.query_id, status_id=status.id,
+                    mention_id=gone.id, organisation_id=gone.organisation_id, query_id=gone.query_id, status_id=post.id,
                 ))
-            for row in rows:
-                if row["organisation_id"] in hook_orgs:
-                    payload = mention_payload(row, status, author, self.ctx)
-                    await deliveries.enqueue(tx, row["organisation_id"], "mention", payload)
         return outcome
 
     async def remove(self, status_id: int) -> list[int]:
@@ -253,7 +305,7 @@ class Pipeline:
         return [m.id for m in gone]
 
 
-def mention_payload(mention: dict[str, Any], status: Status, author: Account, ctx: Context) -> dict[str, Any]:
+def mention_payload(mention: dict[str, Any], post: Post, ctx: Context) -> dict[str, Any]:
     """A mention (its row's values) as webhooks receive it: the facts and a link, not a
     rendered status."""
     base = ctx.settings.base_url
@@ -261,12 +313,12 @@ def mention_payload(mention: dict[str, Any], status: Status, author: Account, ct
         "id": str(mention["id"]),
         "query_id": str(mention["query_id"]),
         "status": {
-            "id": str(status.id),
-            "url": f"{base}/@{author.username}/{status.id}",
-            "text": listening_text(status),
-            "language": status.language,
-            "created_at": status.created_at.isoformat(),
-            "account": {"id": str(author.id), "acct": author.acct, "followers_count": author.followers_count},
+            "id": str(post.id),
+            "url": f"{base}/@{post.acct}/{post.id}",
+            "text": listening_text(post),
+            "language": post.language,
+            "created_at": post.created_at.isoformat(),
+            "account": {"id": str(post.author_id), "acct": post.acct, "followers_count": post.followers_count},
         },
         "sentiment": mention["sentiment"],
         "confidence": mention["confidence"],

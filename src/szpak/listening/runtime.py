@@ -12,10 +12,11 @@ import logging
 import weakref
 
 from szpak.domain.context import Context
-from szpak.domain.events import AlertRaised, Event, MentionCreated
+from szpak.domain.events import AlertRaised, Event, MentionCreated, MentionUpdated
 from szpak.listening.alerts import AlertEvaluator
 from szpak.listening.classify import Classifier
 from szpak.listening.deliveries import Deliverer
+from szpak.listening.labeller import Labeller
 from szpak.listening.pipeline import MatcherCache, Pipeline
 from szpak.listening.queries import read_versions
 
@@ -32,21 +33,25 @@ class ListeningRuntime:
         self.alerts = AlertEvaluator(ctx)
         self.deliverer = Deliverer(ctx)
         self.pipeline = Pipeline(self)
+        self.labeller = Labeller(self)
         self._unsubscribe = ctx.bus.subscribe(self._on_event)
         self._warm: asyncio.Task[None] | None = None
 
     def _on_event(self, event: Event) -> None:
         # Deliveries are committed with these: send them now rather than at the next poll.
-        if isinstance(event, (AlertRaised, MentionCreated)):
+        if isinstance(event, (AlertRaised, MentionCreated, MentionUpdated)):
             self.deliverer.wake()
 
     async def start(self) -> None:
         """Build the matcher in the background and start delivering."""
         self._warm = asyncio.create_task(self._warm_up(), name="szpak-listening-warm-up")
+        await self.labeller.start()
         await self.deliverer.start()
 
     async def _warm_up(self) -> None:
         try:
+            # Load the sentiment model now, in a thread, not on the first mention.
+            await asyncio.to_thread(self.classifier.predict, ["rozgrzewka"])
             async with self.ctx.read() as s:
                 versions = await read_versions(s)
             await self.matchers.current(versions)
@@ -56,6 +61,7 @@ class ListeningRuntime:
     async def stop(self) -> None:
         if self._warm is not None and not self._warm.done():
             self._warm.cancel()
+        await self.labeller.stop()
         await self.deliverer.stop()
         self._unsubscribe()
 

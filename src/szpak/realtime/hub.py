@@ -99,11 +99,17 @@ class AccountState:
     rel: Relations
     conns: set[Connection] = field(default_factory=set)
     streams: dict[StreamKey, set[Connection]] = field(default_factory=dict)
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Set while ``rel`` is being loaded; later openers wait on it (``None`` once loaded:
+    #: an idle account keeps no event object).
+    loading: asyncio.Future[None] | None = None
     #: Account pairs whose relationship changed while ``rel`` was loading; re-read after.
     dirty: list[tuple[int, int]] = field(default_factory=list)
     #: list id → its member account ids, for this account's list subscriptions.
     list_members: dict[str, set[int]] = field(default_factory=dict)
+
+    @property
+    def ready(self) -> bool:
+        return self.loading is None
 
     def subscribers(self, key: StreamKey) -> tuple[Connection, ...]:
         conns = self.streams.get(key)
@@ -301,11 +307,12 @@ class Hub:
     async def _acquire(self, account_id: int) -> AccountState:
         state = self.accounts.get(account_id)
         if state is not None:
-            await state.ready.wait()
+            if state.loading is not None:
+                await asyncio.shield(state.loading)
             if self.accounts.get(account_id) is state:
                 return state
             raise StreamError(503, "Try again")
-        state = AccountState(Relations(account_id))
+        state = AccountState(Relations(account_id), loading=asyncio.get_running_loop().create_future())
         self.accounts[account_id] = state
         try:
             async with self.ctx.read() as session:
@@ -322,7 +329,9 @@ class Hub:
             self._release(state)
             raise
         finally:
-            state.ready.set()
+            loading, state.loading = state.loading, None
+            if loading is not None and not loading.done():
+                loading.set_result(None)
         return state
 
     def _release(self, state: AccountState) -> None:
@@ -405,7 +414,7 @@ class Hub:
         found = []
         for account_id in ids:
             state = self.accounts.get(account_id)
-            if state is not None and state.ready.is_set() and (USER in state.streams or state.list_members):
+            if state is not None and state.ready and (USER in state.streams or state.list_members):
                 found.append(state)
         return found
 
@@ -540,7 +549,7 @@ class Hub:
             return
         loaded = []
         for state in states:
-            if state.ready.is_set():
+            if state.ready:
                 loaded.append(state)
             else:
                 state.dirty.append(pair)

@@ -21,7 +21,7 @@ from pydantic import Field, field_validator
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from szpak.api.deps import Viewer, get_ctx, maybe, parse_id, require, viewer_account_id
+from szpak.api.deps import current_ctx, Viewer, get_ctx, maybe, parse_id, require, viewer_account_id
 from szpak.api.errors import APIError
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.api.params import Params, body, query
@@ -99,12 +99,20 @@ async def relationship_of(request: Request, ctx: Context, viewer_id: int, target
 
 
 async def credential_response(request: Request, ctx: Context, account_id: int) -> dict[str, Any]:
+    """The CredentialAccount, from the entity cache when it holds it (api/cache.py)."""
+    cache = request.app.state.entity_cache.credentials
+    hit = cache.get(account_id)
+    if hit is not None:
+        return hit  # type: ignore[no-any-return]
+    generation = cache.generation(account_id)
     async with ctx.read() as s:
         row = (await s.execute(select(Account, User).join(User, User.account_id == Account.id).where(Account.id == account_id))).first()
         if row is None:
             raise NotFound()
         pending = await account_actions.follow_requests_count(s, account_id)
-    return request.app.state.renderer.credential_account(row[0], user=row[1], follow_requests_count=pending)  # type: ignore[no-any-return]
+    data = request.app.state.renderer.credential_account(row[0], user=row[1], follow_requests_count=pending)
+    cache.fill(account_id, data, generation)
+    return data  # type: ignore[no-any-return]
 
 
 async def edge_page(
@@ -135,7 +143,7 @@ async def register(
     request: Request,
     params: Register = body(Register),
     viewer: Viewer = require("write:accounts", user=False),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     """Sign up with an app token; the answer is a user token the app can use at once
     (in ``approval`` mode it exists but is refused with 403 until approved)."""
@@ -157,10 +165,10 @@ async def register(
 
 @router.get("/api/v1/accounts/verify_credentials")
 async def verify_credentials(
-    request: Request, viewer: Viewer = require("read:accounts", "profile"), ctx: Context = Depends(get_ctx)
+    request: Request, viewer: Viewer = require("read:accounts", "profile"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     assert viewer.account_id is not None
-    return await credential_response(request, ctx, viewer.account_id)
+    return JSON(await credential_response(request, ctx, viewer.account_id))
 
 
 class Source(Params):
@@ -195,7 +203,7 @@ async def update_credentials(
     request: Request,
     params: UpdateCredentials = body(UpdateCredentials),
     viewer: Viewer = require("write:accounts"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     assert viewer.account_id is not None and viewer.user_id is not None
     creds = account_actions.Credentials(
@@ -219,7 +227,7 @@ async def update_credentials(
 
 
 @router.delete("/api/v1/profile/avatar")
-async def delete_avatar(request: Request, viewer: Viewer = require("write:accounts"), ctx: Context = Depends(get_ctx)) -> Any:
+async def delete_avatar(request: Request, viewer: Viewer = require("write:accounts"), ctx: Context = Depends(current_ctx)) -> Any:
     assert viewer.account_id is not None
     async with ctx.tx() as tx:
         await account_actions.remove_picture(tx, viewer.account_id, "avatar")
@@ -227,7 +235,7 @@ async def delete_avatar(request: Request, viewer: Viewer = require("write:accoun
 
 
 @router.delete("/api/v1/profile/header")
-async def delete_header(request: Request, viewer: Viewer = require("write:accounts"), ctx: Context = Depends(get_ctx)) -> Any:
+async def delete_header(request: Request, viewer: Viewer = require("write:accounts"), ctx: Context = Depends(current_ctx)) -> Any:
     assert viewer.account_id is not None
     async with ctx.tx() as tx:
         await account_actions.remove_picture(tx, viewer.account_id, "header")
@@ -238,7 +246,7 @@ async def delete_header(request: Request, viewer: Viewer = require("write:accoun
 
 @router.get("/api/v1/accounts")
 async def get_accounts(
-    request: Request, viewer: Viewer | None = maybe("read:accounts"), ctx: Context = Depends(get_ctx)
+    request: Request, viewer: Viewer | None = maybe("read:accounts"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     """Several accounts at once (``id[]``), in the order asked; unknown ones left out."""
     wanted = await ids_param(request)
@@ -261,7 +269,7 @@ async def lookup(
     request: Request,
     params: Lookup = query(Lookup),
     viewer: Viewer | None = maybe("read:accounts"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     """``alice``, ``@alice`` or ``alice@<this server>`` name a local account; ``alice@other``
     a remote one already known here."""
@@ -298,7 +306,7 @@ async def search(
     request: Request,
     params: Search = query(Search),
     viewer: Viewer = require("read:accounts"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     """Prefix search over usernames and display names, diacritic-insensitive. ``resolve``
     is accepted and ignored: there is no federation to resolve through yet."""
@@ -316,7 +324,7 @@ async def relationships(
     request: Request,
     with_suspended: str | None = None,
     viewer: Viewer = require("read:follows"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     """Relationships with each account in ``id[]``, in the order asked. Unknown accounts are
     left out, and suspended ones too unless ``with_suspended=true``."""
@@ -335,7 +343,7 @@ async def relationships(
 
 @router.get("/api/v1/accounts/familiar_followers")
 async def familiar_followers(
-    request: Request, viewer: Viewer = require("read:follows"), ctx: Context = Depends(get_ctx)
+    request: Request, viewer: Viewer = require("read:follows"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     """For each account in ``id[]``: whom the viewer follows that also follows it."""
     assert viewer.account_id is not None
@@ -352,7 +360,7 @@ async def familiar_followers(
 
 @router.get("/api/v1/accounts/{account_id}")
 async def get_account(
-    request: Request, account_id: str, viewer: Viewer | None = maybe("read:accounts"), ctx: Context = Depends(get_ctx)
+    request: Request, account_id: str, viewer: Viewer | None = maybe("read:accounts"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     async with ctx.read() as s:
         account = await visible_account(s, parse_id(account_id), viewer_account_id(viewer))
@@ -393,7 +401,7 @@ async def account_statuses(
     filters: AccountStatuses = query(AccountStatuses),
     page: Page = Depends(page_params()),
     viewer: Viewer | None = maybe("read:statuses"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     vid = viewer_account_id(viewer)
     aid = parse_id(account_id)
@@ -446,7 +454,7 @@ async def followers(
     account_id: str,
     page: Page = Depends(page_params(40, 80)),
     viewer: Viewer | None = maybe("read:accounts"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     return await _collection(request, response, ctx, account_id, viewer, page, followers=True)
 
@@ -458,14 +466,14 @@ async def following(
     account_id: str,
     page: Page = Depends(page_params(40, 80)),
     viewer: Viewer | None = maybe("read:accounts"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     return await _collection(request, response, ctx, account_id, viewer, page, followers=False)
 
 
 @router.get("/api/v1/accounts/{account_id}/lists")
 async def account_lists(
-    account_id: str, viewer: Viewer = require("read:lists"), ctx: Context = Depends(get_ctx)
+    account_id: str, viewer: Viewer = require("read:lists"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     """The viewer's lists that contain this account. Lists are not built yet: always empty."""
     async with ctx.read() as s:
@@ -475,7 +483,7 @@ async def account_lists(
 
 @router.get("/api/v1/accounts/{account_id}/featured_tags")
 async def featured_tags(
-    account_id: str, viewer: Viewer | None = maybe("read:accounts"), ctx: Context = Depends(get_ctx)
+    account_id: str, viewer: Viewer | None = maybe("read:accounts"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     """Hashtags featured on a profile. Not built yet: always empty."""
     async with ctx.read() as s:
@@ -498,7 +506,7 @@ async def follow(
     account_id: str,
     params: FollowParams = body(FollowParams),
     viewer: Viewer = require("write:follows"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     """Follow (or request to follow a locked account); again to change reblogs/notify."""
     target = parse_id(account_id)
@@ -514,7 +522,7 @@ def _simple_action(path: str, scope: str, action: Any, doc: str) -> None:
     Relationship as it stands afterwards."""
 
     async def endpoint(
-        request: Request, account_id: str, viewer: Viewer = require(scope), ctx: Context = Depends(get_ctx)
+        request: Request, account_id: str, viewer: Viewer = require(scope), ctx: Context = Depends(current_ctx)
     ) -> Any:
         target = parse_id(account_id)
         async with ctx.tx() as tx:
@@ -549,7 +557,7 @@ async def mute(
     account_id: str,
     params: MuteParams = body(MuteParams),
     viewer: Viewer = require("write:mutes"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     """Mute, by default also in notifications; ``duration`` seconds (0: until unmuted)."""
     target = parse_id(account_id)

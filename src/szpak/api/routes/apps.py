@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from szpak.api.deps import Viewer, get_ctx, require
+from szpak.api.deps import current_ctx, Viewer, get_ctx, require
 from szpak.api.errors import APIError
 from szpak.api.params import Params, body
 from szpak.domain import oauth
@@ -30,7 +30,7 @@ def split_uris(raw: list[str] | str) -> list[str]:
 
 
 @router.post("/api/v1/apps")
-async def create_app(request: Request, params: CreateApp = body(CreateApp), ctx: Context = Depends(get_ctx)) -> Any:
+async def create_app(request: Request, params: CreateApp = body(CreateApp), ctx: Context = Depends(current_ctx)) -> Any:
     """Open to anyone, as in Mastodon: an app is only a name for its future tokens."""
     scopes = oauth.parse_scopes(params.scopes)
     async with ctx.tx() as tx:
@@ -44,7 +44,7 @@ async def create_app(request: Request, params: CreateApp = body(CreateApp), ctx:
 
 
 @router.get("/api/v1/apps/verify_credentials")
-async def verify_app(request: Request, viewer: Viewer = require(user=False), ctx: Context = Depends(get_ctx)) -> Any:
+async def verify_app(request: Request, viewer: Viewer = require(user=False), ctx: Context = Depends(current_ctx)) -> Any:
     """Any valid token of an app works, whatever its scopes (Mastodon 4.3)."""
     app = None
     if viewer.application_id is not None:

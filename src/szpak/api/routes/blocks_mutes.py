@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import or_, select
 
-from szpak.api.deps import Viewer, get_ctx, require
+from szpak.api.deps import current_ctx, Viewer, get_ctx, require
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.api.routes.accounts import edge_page
 from szpak.domain.context import Context
@@ -28,7 +28,7 @@ async def list_blocks(
     response: Response,
     page: Page = Depends(page_params(40, 80)),
     viewer: Viewer = require("read:blocks"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     q = (
         select(Block.id, Account)
@@ -44,7 +44,7 @@ async def list_mutes(
     response: Response,
     page: Page = Depends(page_params(40, 80)),
     viewer: Viewer = require("read:mutes"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     now = datetime.now(timezone.utc)
     q = (

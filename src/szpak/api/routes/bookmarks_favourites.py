@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
-from szpak.api.deps import Viewer, get_ctx, require
+from szpak.api.deps import current_ctx, Viewer, get_ctx, require
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.domain.context import Context
 from szpak.domain.visibility import visible_clause
@@ -44,7 +44,7 @@ async def bookmarks(
     response: Response,
     page: Page = Depends(page_params()),
     viewer: Viewer = require("read:bookmarks"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     assert viewer.account_id is not None
     return await _marked(request, response, ctx, Bookmark, page, viewer.account_id)
@@ -56,7 +56,7 @@ async def favourites(
     response: Response,
     page: Page = Depends(page_params()),
     viewer: Viewer = require("read:favourites"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     assert viewer.account_id is not None
     return await _marked(request, response, ctx, Favourite, page, viewer.account_id)

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
-from szpak.api.deps import Viewer, get_ctx, parse_id, require
+from szpak.api.deps import current_ctx, Viewer, get_ctx, parse_id, require
 from szpak.api.pagination import Page, page_params
 from szpak.api.routes.accounts import edge_page, relationship_of
 from szpak.domain import relationships as graph_actions
@@ -28,7 +28,7 @@ async def list_follow_requests(
     response: Response,
     page: Page = Depends(page_params(40, 80)),
     viewer: Viewer = require("read:follows"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     q = (
         select(FollowRequest.id, Account)
@@ -40,7 +40,7 @@ async def list_follow_requests(
 
 @router.post("/api/v1/follow_requests/{account_id}/authorize")
 async def authorize(
-    request: Request, account_id: str, viewer: Viewer = require("write:follows"), ctx: Context = Depends(get_ctx)
+    request: Request, account_id: str, viewer: Viewer = require("write:follows"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     requester = parse_id(account_id)
     async with ctx.tx() as tx:
@@ -52,7 +52,7 @@ async def authorize(
 
 @router.post("/api/v1/follow_requests/{account_id}/reject")
 async def reject(
-    request: Request, account_id: str, viewer: Viewer = require("write:follows"), ctx: Context = Depends(get_ctx)
+    request: Request, account_id: str, viewer: Viewer = require("write:follows"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     requester = parse_id(account_id)
     async with ctx.tx() as tx:

@@ -20,7 +20,7 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy import func, select
 
 from szpak import __version__
-from szpak.api.deps import Viewer, get_ctx, require
+from szpak.api.deps import current_ctx, Viewer, get_ctx, require
 from szpak.api.responses import JSON
 from szpak.domain.context import Context
 from szpak.domain.errors import NotFound
@@ -125,7 +125,7 @@ def _version() -> str:
 
 
 @router.get("/api/v2/instance")
-async def instance_v2(request: Request, ctx: Context = Depends(get_ctx)) -> Any:
+async def instance_v2(request: Request, ctx: Context = Depends(current_ctx)) -> Any:
     s = ctx.settings
     counts = await usage(request, ctx)
     return {
@@ -153,7 +153,7 @@ async def instance_v2(request: Request, ctx: Context = Depends(get_ctx)) -> Any:
 
 
 @router.get("/api/v1/instance")
-async def instance_v1(request: Request, ctx: Context = Depends(get_ctx)) -> Any:
+async def instance_v1(request: Request, ctx: Context = Depends(current_ctx)) -> Any:
     s = ctx.settings
     counts = await usage(request, ctx)
     conf = configuration(ctx)
@@ -184,7 +184,7 @@ async def custom_emojis() -> Any:
 
 
 @router.get("/api/v1/preferences")
-async def preferences(viewer: Viewer = require("read:accounts"), ctx: Context = Depends(get_ctx)) -> Any:
+async def preferences(viewer: Viewer = require("read:accounts"), ctx: Context = Depends(current_ctx)) -> Any:
     async with ctx.read() as s:
         user = await s.get(User, viewer.user_id) if viewer.user_id is not None else None
     if user is None:
@@ -203,7 +203,7 @@ async def preferences(viewer: Viewer = require("read:accounts"), ctx: Context = 
 
 
 @router.get("/.well-known/nodeinfo")
-async def nodeinfo_links(ctx: Context = Depends(get_ctx)) -> Any:
+async def nodeinfo_links(ctx: Context = Depends(current_ctx)) -> Any:
     base = ctx.settings.base_url
     return {
         "links": [{"rel": NODEINFO_SCHEMA.format(v), "href": f"{base}/nodeinfo/{v}"} for v in NODEINFO_VERSIONS]
@@ -211,7 +211,7 @@ async def nodeinfo_links(ctx: Context = Depends(get_ctx)) -> Any:
 
 
 @router.get("/nodeinfo/{version}")
-async def nodeinfo(request: Request, version: str, ctx: Context = Depends(get_ctx)) -> Any:
+async def nodeinfo(request: Request, version: str, ctx: Context = Depends(current_ctx)) -> Any:
     """NodeInfo 2.0/2.1. ``protocols`` is empty: Szpak does not federate yet, and saying
     ``activitypub`` would send other servers to endpoints that do not exist."""
     if version not in NODEINFO_VERSIONS:
@@ -242,7 +242,7 @@ async def nodeinfo(request: Request, version: str, ctx: Context = Depends(get_ct
 
 
 @router.get("/health")
-async def health(ctx: Context = Depends(get_ctx)) -> Any:
+async def health(ctx: Context = Depends(current_ctx)) -> Any:
     """Liveness and database reachability, for load balancers and ``szpak`` checks."""
     async with ctx.read() as s:
         await s.execute(select(1))

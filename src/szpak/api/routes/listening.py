@@ -21,7 +21,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from szpak.api.deps import Viewer, get_ctx, parse_id, require
+from szpak.api.deps import current_ctx, Viewer, get_ctx, parse_id, require
 from szpak.api.errors import APIError
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.api.serializers import Renderer, iso
@@ -193,6 +193,8 @@ class MentionOut(BaseModel):
     status: dict[str, Any]
     sentiment: Sentiment | None
     confidence: float | None
+    #: True until the sentiment model has labelled it (a ``mention.update`` follows).
+    sentiment_pending: bool
     sentiment_corrected: bool
     #: The author's followers when the post was matched.
     reach: int
@@ -353,7 +355,8 @@ async def render_mentions(
             "id": str(m.id), "organisation_id": str(m.organisation_id),
             "query": {"id": str(q.id), "name": q.name, "category": q.category},
             "status": renderer.status(st, bundle),
-            "sentiment": m.sentiment, "confidence": m.confidence, "sentiment_corrected": m.corrected,
+            "sentiment": m.sentiment, "confidence": m.confidence, "sentiment_pending": not m.classified,
+            "sentiment_corrected": m.corrected,
             "reach": m.reach, "language": m.language, "terms": list(m.terms or []), "forms": list(m.forms or []),
             "created_at": iso(m.posted_at), "matched_at": iso(m.created_at),
         })
@@ -376,7 +379,7 @@ async def render_alerts(session: Any, alerts: Sequence[ListeningAlert], base_url
 
 @router.get(f"{P}/organisations", response_model=list[OrganisationOut])
 async def list_organisations(
-    request: Request, viewer: Viewer = require("read"), ctx: Context = Depends(get_ctx)
+    request: Request, viewer: Viewer = require("read"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     """The organisations the caller belongs to, with the caller's role in each."""
     assert viewer.account_id is not None
@@ -388,7 +391,7 @@ async def list_organisations(
 
 @router.post(f"{P}/organisations", response_model=OrganisationOut)
 async def create_organisation(
-    request: Request, params: CreateOrganisation, viewer: Viewer = require("write"), ctx: Context = Depends(get_ctx)
+    request: Request, params: CreateOrganisation, viewer: Viewer = require("write"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     """Create an organisation account; the caller becomes its first owner."""
     assert viewer.account_id is not None
@@ -403,7 +406,7 @@ async def create_organisation(
 
 @router.get(f"{P}/organisations/{{organisation_id}}", response_model=OrganisationOut)
 async def get_organisation(
-    request: Request, organisation_id: str, viewer: Viewer = require("read"), ctx: Context = Depends(get_ctx)
+    request: Request, organisation_id: str, viewer: Viewer = require("read"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     acting = await _acting(ctx, viewer, organisation_id)
     async with ctx.read() as s:
@@ -414,7 +417,7 @@ async def get_organisation(
 @router.patch(f"{P}/organisations/{{organisation_id}}", response_model=OrganisationOut)
 async def update_organisation(
     request: Request, organisation_id: str, params: UpdateOrganisation, viewer: Viewer = require("write"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     """Listening settings (owners): where alert e-mails go."""
     acting = await _acting(ctx, viewer, organisation_id)
@@ -429,7 +432,7 @@ async def update_organisation(
 
 @router.get(f"{P}/organisations/{{organisation_id}}/members", response_model=list[MemberOut])
 async def list_members(
-    request: Request, organisation_id: str, viewer: Viewer = require("read"), ctx: Context = Depends(get_ctx)
+    request: Request, organisation_id: str, viewer: Viewer = require("read"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     acting = await _acting(ctx, viewer, organisation_id)
     async with ctx.read() as s:
@@ -441,7 +444,7 @@ async def list_members(
 @router.post(f"{P}/organisations/{{organisation_id}}/members", response_model=MemberOut)
 async def add_member(
     request: Request, organisation_id: str, params: AddMember, viewer: Viewer = require("write"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     """Add a person (by ``account_id`` or local ``username``) with a role (owners)."""
     acting = await _acting(ctx, viewer, organisation_id)
@@ -463,7 +466,7 @@ async def add_member(
 @router.patch(f"{P}/organisations/{{organisation_id}}/members/{{account_id}}", response_model=MemberOut)
 async def change_member(
     request: Request, organisation_id: str, account_id: str, params: UpdateMember, viewer: Viewer = require("write"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     """Change a member's role (owners); delegated tokens above the new role are revoked."""
     acting = await _acting(ctx, viewer, organisation_id)
@@ -476,7 +479,7 @@ async def change_member(
 
 @router.delete(f"{P}/organisations/{{organisation_id}}/members/{{account_id}}")
 async def remove_member(
-    organisation_id: str, account_id: str, viewer: Viewer = require("write"), ctx: Context = Depends(get_ctx)
+    organisation_id: str, account_id: str, viewer: Viewer = require("write"), ctx: Context = Depends(current_ctx)
 ) -> dict[str, Any]:
     """Remove a member (owners), or leave (anyone); their delegated tokens are revoked."""
     acting = await _acting(ctx, viewer, organisation_id)
@@ -491,7 +494,7 @@ async def remove_member(
 @router.post(f"{P}/organisations/{{organisation_id}}/tokens", response_model=DelegatedTokenOut)
 async def create_token(
     organisation_id: str, params: CreateToken | None = None, viewer: Viewer = require("write"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     """A token that acts as the organisation in any Mastodon client, for the caller
     (minting it is a change: the caller's own token needs ``write``).
@@ -514,7 +517,7 @@ async def create_token(
 
 @router.get(f"{P}/organisations/{{organisation_id}}/tokens", response_model=list[TokenInfoOut])
 async def list_tokens(
-    request: Request, organisation_id: str, viewer: Viewer = require("read"), ctx: Context = Depends(get_ctx)
+    request: Request, organisation_id: str, viewer: Viewer = require("read"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     """Live delegated tokens (owners see everyone's, others their own); never the secret."""
     acting = await _acting(ctx, viewer, organisation_id)
@@ -532,7 +535,7 @@ async def list_tokens(
 
 @router.delete(f"{P}/organisations/{{organisation_id}}/tokens/{{token_id}}")
 async def revoke_token(
-    organisation_id: str, token_id: str, viewer: Viewer = require("write"), ctx: Context = Depends(get_ctx)
+    organisation_id: str, token_id: str, viewer: Viewer = require("write"), ctx: Context = Depends(current_ctx)
 ) -> dict[str, Any]:
     acting = await _acting(ctx, viewer, organisation_id)
     async with ctx.tx() as tx:
@@ -544,7 +547,7 @@ async def revoke_token(
 
 
 @router.get(f"{P}/organisations/{{organisation_id}}/queries", response_model=list[QueryOut])
-async def list_queries(organisation_id: str, viewer: Viewer = require("read"), ctx: Context = Depends(get_ctx)) -> Any:
+async def list_queries(organisation_id: str, viewer: Viewer = require("read"), ctx: Context = Depends(current_ctx)) -> Any:
     acting = await _acting(ctx, viewer, organisation_id)
     async with ctx.read() as s:
         return [_query_out(q) for q in await query_actions.list_queries(s, acting)]
@@ -552,7 +555,7 @@ async def list_queries(organisation_id: str, viewer: Viewer = require("read"), c
 
 @router.post(f"{P}/organisations/{{organisation_id}}/queries", response_model=QueryOut)
 async def create_query(
-    organisation_id: str, params: CreateQuery, viewer: Viewer = require("write"), ctx: Context = Depends(get_ctx)
+    organisation_id: str, params: CreateQuery, viewer: Viewer = require("write"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     """Track a query. A malformed one is a 422 saying what is wrong and where."""
     acting = await _acting(ctx, viewer, organisation_id)
@@ -565,7 +568,7 @@ async def create_query(
 
 @router.post(f"{P}/organisations/{{organisation_id}}/queries/test", response_model=QueryTestOut)
 async def test_query(
-    organisation_id: str, params: TestQuery, viewer: Viewer = require("read"), ctx: Context = Depends(get_ctx)
+    organisation_id: str, params: TestQuery, viewer: Viewer = require("read"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     """Try a query on a text without saving it (for query editors)."""
     await _acting(ctx, viewer, organisation_id)
@@ -580,7 +583,7 @@ async def test_query(
 
 @router.get(f"{P}/organisations/{{organisation_id}}/queries/{{query_id}}", response_model=QueryOut)
 async def get_query(
-    organisation_id: str, query_id: str, viewer: Viewer = require("read"), ctx: Context = Depends(get_ctx)
+    organisation_id: str, query_id: str, viewer: Viewer = require("read"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     acting = await _acting(ctx, viewer, organisation_id)
     async with ctx.read() as s:
@@ -594,7 +597,7 @@ async def get_query(
 )
 async def update_query(
     organisation_id: str, query_id: str, params: UpdateQuery, viewer: Viewer = require("write"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     acting = await _acting(ctx, viewer, organisation_id)
     async with ctx.tx() as tx:
@@ -606,7 +609,7 @@ async def update_query(
 
 @router.delete(f"{P}/organisations/{{organisation_id}}/queries/{{query_id}}")
 async def delete_query(
-    organisation_id: str, query_id: str, viewer: Viewer = require("write"), ctx: Context = Depends(get_ctx)
+    organisation_id: str, query_id: str, viewer: Viewer = require("write"), ctx: Context = Depends(current_ctx)
 ) -> dict[str, Any]:
     """Stop tracking a query; its mentions and alerts are deleted with it."""
     acting = await _acting(ctx, viewer, organisation_id)
@@ -639,7 +642,7 @@ async def list_mentions(
     until: datetime | None = Query(None, description="Posts written before this moment (ISO 8601)."),
     page: Page = Depends(page_params(20, 80)),
     viewer: Viewer = require("read"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     """Mentions, newest first; ``max_id``/``since_id``/``min_id`` pagination with a Link header."""
     acting = await _acting(ctx, viewer, organisation_id)
@@ -661,7 +664,7 @@ async def mention_stats(
     since: datetime | None = None,
     until: datetime | None = None,
     viewer: Viewer = require("read"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     """Volume and sentiment per time bucket (default: the last 24 hours by hour)."""
     acting = await _acting(ctx, viewer, organisation_id)
@@ -699,7 +702,7 @@ async def _mention_acting(ctx: Context, viewer: Viewer, mention_id: int) -> orgs
 
 @router.get(f"{P}/mentions/{{mention_id}}", response_model=MentionOut)
 async def get_mention(
-    request: Request, mention_id: str, viewer: Viewer = require("read"), ctx: Context = Depends(get_ctx)
+    request: Request, mention_id: str, viewer: Viewer = require("read"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     mid = parse_id(mention_id)
     acting = await _mention_acting(ctx, viewer, mid)
@@ -711,7 +714,7 @@ async def get_mention(
 @router.put(f"{P}/mentions/{{mention_id}}/sentiment", response_model=MentionOut)
 async def set_sentiment(
     request: Request, mention_id: str, params: SetSentiment, viewer: Viewer = require("write"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     """Correct a mention's sentiment (owners and agents); kept as training data."""
     mid = parse_id(mention_id)
@@ -735,7 +738,7 @@ async def list_alerts(
     kind: Literal["volume", "negative"] | None = None,
     page: Page = Depends(page_params(20, 80)),
     viewer: Viewer = require("read"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     """Alerts raised for the organisation's queries, newest first (Link pagination)."""
     acting = await _acting(ctx, viewer, organisation_id)
@@ -757,7 +760,7 @@ async def list_alerts(
 
 
 @router.get(f"{P}/organisations/{{organisation_id}}/webhooks", response_model=list[WebhookOut])
-async def list_webhooks(organisation_id: str, viewer: Viewer = require("read"), ctx: Context = Depends(get_ctx)) -> Any:
+async def list_webhooks(organisation_id: str, viewer: Viewer = require("read"), ctx: Context = Depends(current_ctx)) -> Any:
     acting = await _acting(ctx, viewer, organisation_id)
     async with ctx.read() as s:
         return [_webhook_out(h) for h in await webhook_actions.list_webhooks(s, acting)]
@@ -765,7 +768,7 @@ async def list_webhooks(organisation_id: str, viewer: Viewer = require("read"), 
 
 @router.post(f"{P}/organisations/{{organisation_id}}/webhooks", response_model=WebhookOut)
 async def create_webhook(
-    organisation_id: str, params: CreateWebhook, viewer: Viewer = require("write"), ctx: Context = Depends(get_ctx)
+    organisation_id: str, params: CreateWebhook, viewer: Viewer = require("write"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     """Add a webhook (owners). The answer carries its signing ``secret``, shown only now."""
     acting = await _acting(ctx, viewer, organisation_id)
@@ -778,7 +781,7 @@ async def create_webhook(
 
 @router.get(f"{P}/organisations/{{organisation_id}}/webhooks/{{webhook_id}}", response_model=WebhookOut)
 async def get_webhook(
-    organisation_id: str, webhook_id: str, viewer: Viewer = require("read"), ctx: Context = Depends(get_ctx)
+    organisation_id: str, webhook_id: str, viewer: Viewer = require("read"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     acting = await _acting(ctx, viewer, organisation_id)
     async with ctx.read() as s:
@@ -788,7 +791,7 @@ async def get_webhook(
 @router.patch(f"{P}/organisations/{{organisation_id}}/webhooks/{{webhook_id}}", response_model=WebhookOut)
 async def update_webhook(
     organisation_id: str, webhook_id: str, params: UpdateWebhook, viewer: Viewer = require("write"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     acting = await _acting(ctx, viewer, organisation_id)
     async with ctx.tx() as tx:
@@ -802,7 +805,7 @@ async def update_webhook(
 
 @router.delete(f"{P}/organisations/{{organisation_id}}/webhooks/{{webhook_id}}")
 async def delete_webhook(
-    organisation_id: str, webhook_id: str, viewer: Viewer = require("write"), ctx: Context = Depends(get_ctx)
+    organisation_id: str, webhook_id: str, viewer: Viewer = require("write"), ctx: Context = Depends(current_ctx)
 ) -> dict[str, Any]:
     acting = await _acting(ctx, viewer, organisation_id)
     async with ctx.tx() as tx:
@@ -812,7 +815,7 @@ async def delete_webhook(
 
 @router.post(f"{P}/organisations/{{organisation_id}}/webhooks/{{webhook_id}}/ping", response_model=DeliveryOut)
 async def ping_webhook(
-    organisation_id: str, webhook_id: str, viewer: Viewer = require("write"), ctx: Context = Depends(get_ctx)
+    organisation_id: str, webhook_id: str, viewer: Viewer = require("write"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     """Queue a ``ping`` delivery to check the receiving end (one attempt)."""
     acting = await _acting(ctx, viewer, organisation_id)
@@ -834,7 +837,7 @@ def _delivery_out(d: Any) -> dict[str, Any]:
     f"{P}/organisations/{{organisation_id}}/webhooks/{{webhook_id}}/deliveries", response_model=list[DeliveryOut]
 )
 async def webhook_deliveries(
-    organisation_id: str, webhook_id: str, viewer: Viewer = require("read"), ctx: Context = Depends(get_ctx)
+    organisation_id: str, webhook_id: str, viewer: Viewer = require("read"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     """The last 20 deliveries to this webhook, newest first."""
     acting = await _acting(ctx, viewer, organisation_id)
@@ -883,7 +886,7 @@ async def listening_stream(
     organisation_id: str,
     query_id: str | None = Query(None, description="Only this tracked query's events."),
     viewer: Viewer = require("read"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> StreamingResponse:
     """Live mentions and alerts as server-sent events (members only).
 

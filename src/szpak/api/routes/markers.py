@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import Field, field_validator
 from sqlalchemy import select
 
-from szpak.api.deps import Viewer, get_ctx, require
+from szpak.api.deps import current_ctx, Viewer, get_ctx, require
 from szpak.api.params import Params, body, query
 from szpak.domain import markers as marker_actions
 from szpak.domain.context import Context
@@ -50,7 +50,7 @@ async def get_markers(
     request: Request,
     params: Timelines = query(Timelines),
     viewer: Viewer = require("read:statuses"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     """Markers of the timelines asked for; none asked, an empty object (as Mastodon)."""
     wanted = [t for t in params.timeline if t in marker_actions.TIMELINES]
@@ -67,7 +67,7 @@ async def save_markers(
     request: Request,
     params: SaveMarkers = body(SaveMarkers),
     viewer: Viewer = require("write:statuses"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     me = viewer.account_id
     assert me is not None

@@ -19,7 +19,7 @@ from pydantic import Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from szpak.api.deps import Viewer, get_ctx, parse_id, require
+from szpak.api.deps import current_ctx, Viewer, get_ctx, parse_id, require
 from szpak.api.errors import APIError
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.api.params import Params, query
@@ -101,7 +101,7 @@ async def list_notifications(
     params: NotificationFilter = query(NotificationFilter),
     page: Page = Depends(page_params(default=40, maximum=80)),
     viewer: Viewer = require("read:notifications"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     me = viewer.account_id
     assert me is not None
@@ -119,7 +119,7 @@ async def list_notifications(
 async def unread_count(
     params: UnreadFilter = query(UnreadFilter),
     viewer: Viewer = require("read:notifications"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     """Notifications after the ``notifications`` marker, capped at ``limit`` (≤ 1000)."""
     me = viewer.account_id
@@ -144,7 +144,7 @@ async def get_notification(
     request: Request,
     notification_id: str,
     viewer: Viewer = require("read:notifications"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     me = viewer.account_id
     assert me is not None
@@ -157,7 +157,7 @@ async def get_notification(
 
 
 @router.post("/api/v1/notifications/clear")
-async def clear_notifications(viewer: Viewer = require("write:notifications"), ctx: Context = Depends(get_ctx)) -> Any:
+async def clear_notifications(viewer: Viewer = require("write:notifications"), ctx: Context = Depends(current_ctx)) -> Any:
     me = viewer.account_id
     assert me is not None
     async with ctx.tx() as tx:
@@ -167,7 +167,7 @@ async def clear_notifications(viewer: Viewer = require("write:notifications"), c
 
 @router.post("/api/v1/notifications/{notification_id}/dismiss")
 async def dismiss_notification(
-    notification_id: str, viewer: Viewer = require("write:notifications"), ctx: Context = Depends(get_ctx)
+    notification_id: str, viewer: Viewer = require("write:notifications"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     me = viewer.account_id
     assert me is not None

@@ -36,7 +36,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from szpak.api.deps import Viewer, get_ctx, require
+from szpak.api.deps import current_ctx, Viewer, get_ctx, require
 from szpak.api.errors import APIError
 from szpak.api.params import read_params
 from szpak.api.responses import JSON
@@ -187,7 +187,7 @@ async def _grant(ctx: Context, request: Request, client: Client, params: dict[st
 
 
 @router.post("/oauth/token")
-async def token(request: Request, ctx: Context = Depends(get_ctx)) -> Any:
+async def token(request: Request, ctx: Context = Depends(current_ctx)) -> Any:
     try:
         params = await _params(request)
         client = await _client(ctx, request, params)
@@ -197,7 +197,7 @@ async def token(request: Request, ctx: Context = Depends(get_ctx)) -> Any:
 
 
 @router.post("/oauth/revoke")
-async def revoke(request: Request, ctx: Context = Depends(get_ctx)) -> Any:
+async def revoke(request: Request, ctx: Context = Depends(current_ctx)) -> Any:
     """RFC 7009: revoke a token issued to this client; unknown tokens are no error."""
     try:
         params = await _params(request)
@@ -214,7 +214,7 @@ async def revoke(request: Request, ctx: Context = Depends(get_ctx)) -> Any:
 
 @router.get("/oauth/userinfo")
 async def userinfo(
-    request: Request, viewer: Viewer = require("profile", "read:accounts"), ctx: Context = Depends(get_ctx)
+    request: Request, viewer: Viewer = require("profile", "read:accounts"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     """OpenID Connect claims about the token's user (Mastodon 4.4)."""
     async with ctx.read() as s:
@@ -458,7 +458,7 @@ async def _page(
 
 
 @router.get("/oauth/authorize")
-async def authorize_page(request: Request, ctx: Context = Depends(get_ctx)) -> Any:
+async def authorize_page(request: Request, ctx: Context = Depends(current_ctx)) -> Any:
     params = dict(request.query_params)
     try:
         target = await _authorize_target(ctx, params, ctx.settings.default_locale)
@@ -491,7 +491,7 @@ async def _signing_in_user(ctx: Context, request: Request, target: AuthorizeRequ
 
 
 @router.post("/oauth/authorize")
-async def authorize_submit(request: Request, ctx: Context = Depends(get_ctx)) -> Any:
+async def authorize_submit(request: Request, ctx: Context = Depends(current_ctx)) -> Any:
     try:
         params = await _params(request)
         target = await _authorize_target(ctx, params, ctx.settings.default_locale)

@@ -28,7 +28,7 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from szpak.api.deps import Viewer, get_ctx, maybe, viewer_account_id
+from szpak.api.deps import current_ctx, Viewer, get_ctx, maybe, viewer_account_id
 from szpak.api.errors import APIError, unauthorized
 from szpak.api.pagination import Page, page_params
 from szpak.api.params import Params, query
@@ -164,7 +164,7 @@ async def search(
     params: SearchParams = query(SearchParams),
     page: Page = Depends(page_params(default=20, maximum=40)),
     viewer: Viewer | None = maybe("read:search"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     q = _check(params, viewer)
     author_id = _account_filter(params.account_id)

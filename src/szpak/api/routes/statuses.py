@@ -17,9 +17,10 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from szpak.api.deps import Viewer, get_ctx, maybe, parse_id, require, viewer_account_id
+from szpak.api.deps import current_ctx, Viewer, get_ctx, maybe, parse_id, require, viewer_account_id
 from szpak.api.errors import APIError
 from szpak.api.pagination import Page, link_header, page_params
+from szpak.api.responses import JSON
 from szpak.api.params import Params, body
 from szpak.domain import interactions
 from szpak.domain import statuses as status_actions
@@ -148,7 +149,7 @@ async def create_status(
     request: Request,
     params: CreateStatus = body(CreateStatus),
     viewer: Viewer = require("write:statuses"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     key = request.headers.get("idempotency-key")
 
@@ -159,12 +160,16 @@ async def create_status(
         return await status_actions.create_status(tx, author, draft, idempotency_key=key)
 
     status = await run_action(ctx, action)
-    return await render_one(request, ctx, status.id, viewer.account_id)
+    async with ctx.read() as s:
+        rendered = await request.app.state.presenter.statuses(s, [status.id], viewer.account_id)
+    if not rendered:  # deleted between the commit and this read
+        raise NotFound()
+    return JSON(rendered[0])
 
 
 @router.get("/api/v1/statuses")
 async def get_statuses(
-    request: Request, viewer: Viewer | None = maybe("read:statuses"), ctx: Context = Depends(get_ctx)
+    request: Request, viewer: Viewer | None = maybe("read:statuses"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     """Several statuses at once, in the order asked; unknown and invisible ids are left out."""
     wanted: list[int] = []
@@ -191,14 +196,16 @@ async def get_statuses(
 
 @router.get("/api/v1/statuses/{status_id}")
 async def get_status(
-    request: Request, status_id: str, viewer: Viewer | None = maybe("read:statuses"), ctx: Context = Depends(get_ctx)
+    request: Request, status_id: str, viewer: Viewer | None = maybe("read:statuses"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     sid = parse_id(status_id)
     vid = viewer_account_id(viewer)
     async with ctx.read() as s:
         st = await _visible(s, sid, vid)
-        bundle = await load_bundle(s, [st], vid)
-    return request.app.state.renderer.status(st, bundle)
+        rendered = await request.app.state.presenter.statuses(s, [st.id], vid)
+    if not rendered:
+        raise NotFound()
+    return JSON(rendered[0])
 
 
 @router.put("/api/v1/statuses/{status_id}")
@@ -207,7 +214,7 @@ async def edit_status(
     status_id: str,
     params: EditStatus = body(EditStatus),
     viewer: Viewer = require("write:statuses"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     sid = parse_id(status_id)
     _unsupported(poll=params.poll)
@@ -226,7 +233,7 @@ async def edit_status(
 
 @router.delete("/api/v1/statuses/{status_id}")
 async def delete_status(
-    request: Request, status_id: str, viewer: Viewer = require("write:statuses"), ctx: Context = Depends(get_ctx)
+    request: Request, status_id: str, viewer: Viewer = require("write:statuses"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     """Delete one's own status; the answer carries its source ``text`` for redrafting."""
     sid = parse_id(status_id)
@@ -246,7 +253,7 @@ async def delete_status(
 
 @router.get("/api/v1/statuses/{status_id}/history")
 async def history(
-    request: Request, status_id: str, viewer: Viewer | None = maybe("read:statuses"), ctx: Context = Depends(get_ctx)
+    request: Request, status_id: str, viewer: Viewer | None = maybe("read:statuses"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     """Every revision, oldest first; a never-edited post has one, itself."""
     sid = parse_id(status_id)
@@ -272,7 +279,7 @@ async def source(
     request: Request,
     status_id: str,
     viewer: Viewer = require("read:statuses", user=False),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     sid = parse_id(status_id)
     async with ctx.read() as s:
@@ -282,7 +289,7 @@ async def source(
 
 @router.get("/api/v1/statuses/{status_id}/context")
 async def context(
-    request: Request, status_id: str, viewer: Viewer | None = maybe("read:statuses"), ctx: Context = Depends(get_ctx)
+    request: Request, status_id: str, viewer: Viewer | None = maybe("read:statuses"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     """The thread around a post: ancestors root first, descendants depth-first (each reply
     followed by its own replies, siblings oldest first). Only posts the viewer may see
@@ -339,7 +346,7 @@ async def reblog(
     status_id: str,
     params: ReblogParams = body(ReblogParams),
     viewer: Viewer = require("write:statuses"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     """Boost; answers with the reblog (its ``reblog`` holds the post)."""
 
@@ -356,49 +363,49 @@ async def reblog(
 
 @router.post("/api/v1/statuses/{status_id}/unreblog")
 async def unreblog(
-    request: Request, status_id: str, viewer: Viewer = require("write:statuses"), ctx: Context = Depends(get_ctx)
+    request: Request, status_id: str, viewer: Viewer = require("write:statuses"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     return await _act(request, ctx, viewer, status_id, status_actions.unreblog)
 
 
 @router.post("/api/v1/statuses/{status_id}/favourite")
 async def favourite(
-    request: Request, status_id: str, viewer: Viewer = require("write:favourites"), ctx: Context = Depends(get_ctx)
+    request: Request, status_id: str, viewer: Viewer = require("write:favourites"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     return await _act(request, ctx, viewer, status_id, interactions.favourite)
 
 
 @router.post("/api/v1/statuses/{status_id}/unfavourite")
 async def unfavourite(
-    request: Request, status_id: str, viewer: Viewer = require("write:favourites"), ctx: Context = Depends(get_ctx)
+    request: Request, status_id: str, viewer: Viewer = require("write:favourites"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     return await _act(request, ctx, viewer, status_id, interactions.unfavourite)
 
 
 @router.post("/api/v1/statuses/{status_id}/bookmark")
 async def bookmark(
-    request: Request, status_id: str, viewer: Viewer = require("write:bookmarks"), ctx: Context = Depends(get_ctx)
+    request: Request, status_id: str, viewer: Viewer = require("write:bookmarks"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     return await _act(request, ctx, viewer, status_id, interactions.bookmark)
 
 
 @router.post("/api/v1/statuses/{status_id}/unbookmark")
 async def unbookmark(
-    request: Request, status_id: str, viewer: Viewer = require("write:bookmarks"), ctx: Context = Depends(get_ctx)
+    request: Request, status_id: str, viewer: Viewer = require("write:bookmarks"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     return await _act(request, ctx, viewer, status_id, interactions.unbookmark)
 
 
 @router.post("/api/v1/statuses/{status_id}/pin")
 async def pin(
-    request: Request, status_id: str, viewer: Viewer = require("write:accounts"), ctx: Context = Depends(get_ctx)
+    request: Request, status_id: str, viewer: Viewer = require("write:accounts"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     return await _act(request, ctx, viewer, status_id, status_actions.pin)
 
 
 @router.post("/api/v1/statuses/{status_id}/unpin")
 async def unpin(
-    request: Request, status_id: str, viewer: Viewer = require("write:accounts"), ctx: Context = Depends(get_ctx)
+    request: Request, status_id: str, viewer: Viewer = require("write:accounts"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     return await _act(request, ctx, viewer, status_id, status_actions.unpin)
 
@@ -413,7 +420,7 @@ async def favourited_by(
     status_id: str,
     page: Page = Depends(page_params(default=40, maximum=80)),
     viewer: Viewer | None = maybe("read:statuses"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     """Accounts that favourited the post, newest first; paged by the favourite's id."""
     sid = parse_id(status_id)
@@ -438,7 +445,7 @@ async def reblogged_by(
     status_id: str,
     page: Page = Depends(page_params(default=40, maximum=80)),
     viewer: Viewer | None = maybe("read:statuses"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     """Accounts whose boost of the post the viewer may see (a followers-only boost shows
     only to the booster's followers); paged by the reblog's id."""

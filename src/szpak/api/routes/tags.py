@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
-from szpak.api.deps import Viewer, get_ctx, maybe
+from szpak.api.deps import current_ctx, Viewer, get_ctx, maybe
 from szpak.domain.context import Context
 from szpak.domain.errors import NotFound
 from szpak.storage.models import Tag
@@ -28,7 +28,7 @@ def tag_key(name: str) -> str:
 
 @router.get("/api/v1/tags/{name}")
 async def get_tag(
-    request: Request, name: str, viewer: Viewer | None = maybe(), ctx: Context = Depends(get_ctx)
+    request: Request, name: str, viewer: Viewer | None = maybe(), ctx: Context = Depends(current_ctx)
 ) -> Any:
     key = tag_key(name)
     if not key or len(key) > 255:

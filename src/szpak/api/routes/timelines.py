@@ -10,16 +10,20 @@ a ``Link`` header.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from functools import cache
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Integer, Select, bindparam, or_, select
 
-from szpak.api.deps import Viewer, get_ctx, maybe, require, viewer_account_id
+from szpak.api.deps import current_ctx, Viewer, get_ctx, maybe, require, viewer_account_id
+from szpak.api.responses import JSON
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.domain.context import Context
 from szpak.domain.visibility import PUBLIC_TIMELINE_VISIBILITIES, not_muted_clause, visible_clause
 from szpak.storage.models import Follow, Status, StatusTag, Tag
+from szpak.storage.models.base import UTCDateTime
 from szpak.storage.queries import load_bundle
 
 router = APIRouter()
@@ -42,7 +46,57 @@ async def _respond(
     return request.app.state.renderer.statuses(rows, bundle)
 
 
-def home_query(me: int) -> Select[tuple[Status]]:
+# -- hot paths: statements built once, run with bind parameters ------------------------------
+# Building these statements costs far more than running them (dozens of correlated
+# subqueries), so home and public build theirs once per shape and page through bind
+# parameters; rendering goes through the Presenter's caches (api/presenter.py).
+
+MAX_ID = 2**63 - 1
+
+
+def _paged_ids(query: Select[tuple[Status]], ascending: bool) -> Select[Any]:
+    query = query.with_only_columns(Status.id).where(
+        Status.id < bindparam("max_id", type_=BigInteger), Status.id > bindparam("since_id", type_=BigInteger)
+    )
+    order = Status.id.asc() if ascending else Status.id.desc()
+    return query.order_by(order).limit(bindparam("limit", type_=Integer))
+
+
+@cache
+def _home_ids(ascending: bool) -> Select[Any]:
+    viewer = bindparam("viewer", type_=BigInteger)
+    return _paged_ids(home_query(viewer, bindparam("now", type_=UTCDateTime())), ascending)
+
+
+@cache
+def _public_ids(signed_in: bool, local: bool, remote: bool, only_media: bool, ascending: bool) -> Select[Any]:
+    viewer = bindparam("viewer", type_=BigInteger) if signed_in else None
+    query = public_query(viewer, local=local, remote=remote, only_media=only_media, now=bindparam("now", type_=UTCDateTime()))
+    return _paged_ids(query, ascending)
+
+
+def _page_binds(page: Page) -> dict[str, Any]:
+    since = max(page.since_id or 0, page.min_id or 0)
+    return {"max_id": page.max_id if page.max_id is not None else MAX_ID, "since_id": since, "limit": page.limit}
+
+
+async def _respond_fast(
+    request: Request, response: Response, ctx: Context, statement: Select[Any], page: Page, viewer_id: int | None
+) -> Response:
+    binds = _page_binds(page)
+    if viewer_id is not None:
+        binds["viewer"] = viewer_id
+    binds["now"] = datetime.now(timezone.utc)
+    async with ctx.read() as s:
+        ids = list(await s.scalars(statement, binds))
+        if page.min_id is not None:
+            ids.reverse()
+        data = await request.app.state.presenter.statuses(s, ids, viewer_id)
+    link_header(request, response, ids)
+    return JSON(data, headers=dict(response.headers))
+
+
+def home_query(me: Any, now: Any = None) -> Select[tuple[Status]]:
     """The viewer's home feed, as Mastodon's home feed filter has it:
 
     - the viewer's own posts and boosts, always;
@@ -55,7 +109,7 @@ def home_query(me: int) -> Select[tuple[Status]]:
     return select(Status).where(
         or_(Status.account_id == me, Status.account_id.in_(followed)),
         visible_clause(me),
-        not_muted_clause(me),
+        not_muted_clause(me, now),
         or_(
             Status.account_id == me,
             Status.in_reply_to_account_id.is_(None),
@@ -67,13 +121,13 @@ def home_query(me: int) -> Select[tuple[Status]]:
     )
 
 
-def _public_base(viewer_id: int | None) -> Select[tuple[Status]]:
+def _public_base(viewer_id: Any, now: Any = None) -> Select[tuple[Status]]:
     """Public posts (no boosts) the viewer may see, muted authors left out."""
     return select(Status).where(
         Status.visibility.in_(PUBLIC_TIMELINE_VISIBILITIES),
         Status.reblog_of_id.is_(None),
         visible_clause(viewer_id),
-        not_muted_clause(viewer_id),
+        not_muted_clause(viewer_id, now),
     )
 
 
@@ -87,10 +141,12 @@ def _where_origin(query: Select[tuple[Status]], *, local: bool, remote: bool, on
     return query
 
 
-def public_query(viewer_id: int | None, *, local: bool, remote: bool, only_media: bool) -> Select[tuple[Status]]:
+def public_query(
+    viewer_id: Any, *, local: bool, remote: bool, only_media: bool, now: Any = None
+) -> Select[tuple[Status]]:
     """The public timeline: public posts that start something; replies to others stay out
     (a thread's continuation by its own author stays in), as in Mastodon."""
-    query = _public_base(viewer_id).where(
+    query = _public_base(viewer_id, now).where(
         or_(Status.in_reply_to_id.is_(None), Status.in_reply_to_account_id == Status.account_id)
     )
     return _where_origin(query, local=local, remote=remote, only_media=only_media)
@@ -131,11 +187,11 @@ async def home(
     response: Response,
     page: Page = Depends(page_params()),
     viewer: Viewer = require("read:statuses"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     me = viewer.account_id
     assert me is not None  # require() insists on a user
-    return await _respond(request, response, ctx, home_query(me), page, me)
+    return await _respond_fast(request, response, ctx, _home_ids(page.min_id is not None), page, me)
 
 
 @router.get("/api/v1/timelines/public")
@@ -147,11 +203,11 @@ async def public(
     only_media: str | None = None,
     page: Page = Depends(page_params()),
     viewer: Viewer | None = maybe("read:statuses"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     vid = viewer_account_id(viewer)
-    query = public_query(vid, local=_flag(local), remote=_flag(remote), only_media=_flag(only_media))
-    return await _respond(request, response, ctx, query, page, vid)
+    statement = _public_ids(vid is not None, _flag(local), _flag(remote), _flag(only_media), page.min_id is not None)
+    return await _respond_fast(request, response, ctx, statement, page, vid)
 
 
 @router.get("/api/v1/timelines/tag/{hashtag}")
@@ -164,7 +220,7 @@ async def tag(
     only_media: str | None = None,
     page: Page = Depends(page_params()),
     viewer: Viewer | None = maybe("read:statuses"),
-    ctx: Context = Depends(get_ctx),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
     vid = viewer_account_id(viewer)
     query = tag_query(

@@ -115,6 +115,7 @@ class Mention(IdMixin, Base):
         Index("ix_listening_mentions_organisation_id_id", "organisation_id", "id"),
         Index("ix_listening_mentions_query_id_minute", "query_id", "minute"),
         Index("ix_listening_mentions_status_id", "status_id"),
+        Index("ix_listening_mentions_classified_id", "classified", "id"),
     )
 
     organisation_id: Mapped[int] = mapped_column(
@@ -129,6 +130,9 @@ class Mention(IdMixin, Base):
     confidence: Mapped[float | None] = mapped_column(Float, default=None)
     #: True once a team member set the label by hand.
     corrected: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: False while the sentiment model has yet to label it (stored mentions are
+    #: labelled in batches right after; see listening/labeller.py).
+    classified: Mapped[bool] = mapped_column(Boolean, default=False)
     #: The author's followers when the post was matched.
     reach: Mapped[int] = mapped_column(Integer, default=0)
     #: Display texts of the query terms found and the post words that matched them.

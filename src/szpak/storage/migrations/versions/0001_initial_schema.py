@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 11:07:39.226159
+Create Date: 2026-11-27 11:55:39.384911
 """
 
 from __future__ import annotations
@@ -459,6 +459,7 @@ def upgrade() -> None:
     sa.Column('sentiment', sa.String(length=10), nullable=True),
     sa.Column('confidence', sa.Float(), nullable=True),
     sa.Column('corrected', sa.Boolean(), nullable=False),
+    sa.Column('classified', sa.Boolean(), nullable=False),
     sa.Column('reach', sa.Integer(), nullable=False),
     sa.Column('terms', sa.JSON(), nullable=False),
     sa.Column('forms', sa.JSON(), nullable=False),
@@ -472,6 +473,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('query_id', 'status_id', name=op.f('uq_listening_mentions_query_id'))
     )
     with op.batch_alter_table('listening_mentions', schema=None) as batch_op:
+        batch_op.create_index('ix_listening_mentions_classified_id', ['classified', 'id'], unique=False)
         batch_op.create_index('ix_listening_mentions_organisation_id_id', ['organisation_id', 'id'], unique=False)
         batch_op.create_index('ix_listening_mentions_query_id_minute', ['query_id', 'minute'], unique=False)
         batch_op.create_index('ix_listening_mentions_status_id', ['status_id'], unique=False)
@@ -544,6 +546,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_listening_mentions_status_id')
         batch_op.drop_index('ix_listening_mentions_query_id_minute')
         batch_op.drop_index('ix_listening_mentions_organisation_id_id')
+        batch_op.drop_index('ix_listening_mentions_classified_id')
 
     op.drop_table('listening_mentions')
     with op.batch_alter_table('listening_deliveries', schema=None) as batch_op:
