@@ -40,9 +40,14 @@ async def test_a_public_post_becomes_a_mention_in_any_form(client: Any, listenin
         await (await client.make_user(name)).follow(klientka)
     post = await klientka.post_status("Zamówiłam w Skarpetkowie i dramat, paczka zginęła", language="pl")
     await klientka.post_status("Nic o sklepie tutaj")
-    assert await settle(client) >= 2
+    assert await client.run_jobs() >= 2
+    [m] = await mentions(ala, org)
+    # Visible at once; the sentiment follows from the batched sentiment stage.
+    assert (m["sentiment"], m["confidence"], m["sentiment_pending"]) == (None, None, True)
+    await settle(client)
 
     [m] = await mentions(ala, org)
+    assert m["sentiment_pending"] is False
     assert m["status"]["id"] == post["id"]
     assert m["status"]["account"]["username"] == "klientka"
     assert m["query"] == {"id": qid, "name": "Marka", "category": "other"}
@@ -240,12 +245,35 @@ async def test_a_crash_loses_no_mention_of_an_acknowledged_post(settings: Any, c
 
     restarted = create_app(settings, migrate=False)
     async with restarted.router.lifespan_context(restarted):
-        runtime_for(restarted.state.ctx).classifier = Classifier(KeywordSentiment())
+        rt = runtime_for(restarted.state.ctx)
+        rt.classifier = Classifier(KeywordSentiment())
         while await restarted.state.worker.run_once():
+            pass
+        while await rt.labeller.run_once():
             pass
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=restarted), base_url="http://testserver") as c:
             r = await c.get(f"{P}/organisations/{org}/mentions", headers=ala.headers)
     assert sorted(m["status"]["id"] for m in r.json()) == sorted(acknowledged)
+    assert all(m["sentiment"] == "neutral" for m in r.json())
+
+
+async def test_mentions_waiting_for_a_label_are_labelled_after_a_crash(settings: Any, client: Any) -> None:
+    """Stored, then the process died before the sentiment stage ran: the sweep finds them."""
+    ala = await client.make_user("ala")
+    org = await make_org(ala)
+    await track(ala, org, "Skarpetkowo")
+    fan = await client.make_user("fan")
+    await fan.post_status("Skarpetkowo to dramat")
+    await client.run_jobs()  # stored, not labelled
+    restarted = create_app(settings, migrate=False)
+    async with restarted.router.lifespan_context(restarted):
+        rt = runtime_for(restarted.state.ctx)
+        rt.classifier = Classifier(KeywordSentiment())
+        assert await rt.labeller.run_once() == 0  # nothing queued in this process
+        assert await rt.labeller.sweep(older_than=timedelta(0)) == 1
+        assert await rt.labeller.run_once() == 1
+    [m] = await mentions(ala, org)
+    assert (m["sentiment"], m["sentiment_pending"]) == ("negative", False)
 
 
 async def test_without_a_sentiment_model_mentions_are_still_stored(client: Any, listening: ListeningRuntime) -> None:
@@ -429,9 +457,16 @@ async def test_live_stream_delivers_mentions(client: Any, listening: ListeningRu
             received = sse_events(everything)
             kind, data = await asyncio.wait_for(received.__anext__(), 5)
             assert kind == "mention"
-            assert (data["status"]["id"], data["query"]["id"], data["sentiment"]) == (post["id"], qid, "negative")
+            assert (data["status"]["id"], data["query"]["id"], data["sentiment_pending"]) == (post["id"], qid, True)
             kind, data = await asyncio.wait_for(received.__anext__(), 5)
             assert (kind, data["query"]["id"]) == ("mention", other_q)
+            # Then the labels, from the sentiment stage.
+            kind, data = await asyncio.wait_for(received.__anext__(), 5)
+            assert (kind, data["status"]["id"], data["sentiment"], data["sentiment_pending"]) == (
+                "mention.update", post["id"], "negative", False,
+            )
+            kind, data = await asyncio.wait_for(received.__anext__(), 5)
+            assert (kind, data["query"]["id"], data["sentiment"]) == ("mention.update", other_q, "neutral")
             kind, data = await asyncio.wait_for(sse_events(filtered).__anext__(), 5)
             assert (kind, data["query"]["id"]) == ("mention", other_q)
             # Deletions are pushed too.

@@ -116,6 +116,19 @@ class RelationshipChanged(Event):
 
 
 @dataclass(frozen=True)
+class ListChanged(Event):
+    """A list's members or settings changed, or the list was deleted (domain/lists.py)."""
+
+    name: ClassVar[str] = "list.changed"
+    list_id: int
+    #: The list's owner.
+    account_id: int
+    kind: str  # 'updated' | 'deleted' | 'added' | 'removed'
+    #: Accounts added or removed.
+    member_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class AccountUpdated(Event):
     name: ClassVar[str] = "account.updated"
     account_id: int
@@ -195,7 +208,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.name: cls
     for cls in (
         StatusCountsChanged,
-        StatusCreated, StatusUpdated, StatusDeleted, NotificationCreated, RelationshipChanged,
+        StatusCreated, StatusUpdated, StatusDeleted, NotificationCreated, RelationshipChanged, ListChanged,
         AccountUpdated, TokenRevoked, FiltersChanged, Custom,
         MentionCreated, MentionUpdated, MentionDeleted, AlertRaised,
     )

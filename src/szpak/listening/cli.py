@@ -7,7 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from szpak.listening.sentiment import MODEL_DIR
+# The model directory, without importing the model code (numpy, scikit-learn) for every
+# `szpak` command: sentiment.py defines the same path.
+MODEL_DIR = Path(__file__).with_name("model")
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DATA_DIR = "../shared/data"

@@ -21,11 +21,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context,
 from jinja2.runtime import Context as JinjaContext
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
+from starlette.routing import Match
 
 from szpak.domain.formatting import sanitize
 from szpak.web.i18n import LANGUAGE_NAMES, LANGUAGES, N_, translations
 from szpak.web.icons import icon
-from szpak.web.session import Visitor, apply_cookies, get_ctx, visitor
+from szpak.web.session import Visitor, apply_cookies, get_ctx, visitor, web_state
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -151,6 +152,20 @@ def js_messages(v: Visitor) -> str:
     )
 
 
+def serves(app: Any, method: str, path: str) -> bool:
+    """Whether some route of ``app`` answers ``method path`` (asked once, then remembered)."""
+    scope = {"type": "http", "method": method, "path": path, "root_path": "", "headers": [], "app": app}
+    return any(route.matches(scope)[0] == Match.FULL for route in app.router.routes)
+
+
+def media_uploads(request: Request) -> bool:
+    """The compose box offers an image only where the server takes uploads."""
+    state = web_state(request)
+    if state.media_uploads is None:
+        state.media_uploads = serves(request.app, "POST", "/api/v2/media")
+    return state.media_uploads
+
+
 def base_context(request: Request, v: Visitor) -> dict[str, Any]:
     settings = get_ctx(request).settings
     renderer = request.app.state.renderer
@@ -172,6 +187,7 @@ def base_context(request: Request, v: Visitor) -> dict[str, Any]:
         "local": lambda url: _local_path(url, settings.base_url),
         "js_messages": js_messages(v),
         "registrations": settings.registrations,
+        "media_uploads": media_uploads(request),
     }
 
 

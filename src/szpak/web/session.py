@@ -54,6 +54,8 @@ class WebState:
     keys: Keys
     guard: LoginGuard = field(default_factory=LoginGuard)
     web_app_id: int | None = None
+    #: Whether the server takes uploads (``POST /api/v2/media``); found on the first page.
+    media_uploads: bool | None = None
 
 
 @dataclass

@@ -4,6 +4,7 @@ from .account_search import AccountTerm
 from .accounts import ACCOUNT_KINDS, Account, User
 from .base import Base, utcnow
 from .jobs import Job
+from .lists import REPLIES_POLICIES, List, ListAccount  # noqa: F401
 from .listening import ListeningAlert, ListeningVersion, Mention, Organisation, OrganisationMember, OrganisationToken, SentimentCorrection, TrackedQuery, Webhook, Delivery  # noqa: F401
 from .notifications import NOTIFICATION_TYPES, Marker, Notification
 from .oauth import AccessToken, Application, AuthorizationCode

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 11:55:39.384911
+Create Date: 2026-11-27 11:59:24.473811
 """
 
 from __future__ import annotations
@@ -153,6 +153,19 @@ def upgrade() -> None:
     with op.batch_alter_table('follows', schema=None) as batch_op:
         batch_op.create_index('ix_follows_target_account_id', ['target_account_id', 'account_id'], unique=False)
 
+    op.create_table('lists',
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('title', sa.String(length=256), nullable=False),
+    sa.Column('replies_policy', sa.String(length=16), nullable=False),
+    sa.Column('exclusive', sa.Boolean(), nullable=False),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_lists_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_lists'))
+    )
+    with op.batch_alter_table('lists', schema=None) as batch_op:
+        batch_op.create_index('ix_lists_account_id', ['account_id', 'id'], unique=False)
+
     op.create_table('markers',
     sa.Column('account_id', sa.BigInteger(), nullable=False),
     sa.Column('timeline', sa.String(length=32), nullable=False),
@@ -256,6 +269,19 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('favourites', schema=None) as batch_op:
         batch_op.create_index('ix_favourites_status_id', ['status_id'], unique=False)
+
+    op.create_table('list_accounts',
+    sa.Column('list_id', sa.BigInteger(), nullable=False),
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_list_accounts_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['list_id'], ['lists.id'], name=op.f('fk_list_accounts_list_id_lists'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_list_accounts')),
+    sa.UniqueConstraint('list_id', 'account_id', name=op.f('uq_list_accounts_list_id'))
+    )
+    with op.batch_alter_table('list_accounts', schema=None) as batch_op:
+        batch_op.create_index('ix_list_accounts_account_id', ['account_id', 'list_id'], unique=False)
 
     op.create_table('listening_queries',
     sa.Column('organisation_id', sa.BigInteger(), nullable=False),
@@ -592,6 +618,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_listening_queries_organisation_id')
 
     op.drop_table('listening_queries')
+    with op.batch_alter_table('list_accounts', schema=None) as batch_op:
+        batch_op.drop_index('ix_list_accounts_account_id')
+
+    op.drop_table('list_accounts')
     with op.batch_alter_table('favourites', schema=None) as batch_op:
         batch_op.drop_index('ix_favourites_status_id')
 
@@ -609,6 +639,10 @@ def downgrade() -> None:
     op.drop_table('organisations')
     op.drop_table('mutes')
     op.drop_table('markers')
+    with op.batch_alter_table('lists', schema=None) as batch_op:
+        batch_op.drop_index('ix_lists_account_id')
+
+    op.drop_table('lists')
     with op.batch_alter_table('follows', schema=None) as batch_op:
         batch_op.drop_index('ix_follows_target_account_id')
 
