@@ -27,7 +27,7 @@ import argparse
 import asyncio
 import os
 import random
-import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -43,7 +43,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent / "src"))
 
-from api import free_port, start_server, stop  # noqa: E402
+from api import free_port, stop, wait_up  # noqa: E402
 from matcher import make_posts, make_queries  # noqa: E402
 
 from szpak.text import Matcher, expand_word, parse  # noqa: E402
@@ -56,6 +56,14 @@ def pct(values: list[float], p: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def start_server(env: dict[str, str], port: int, *, workers: int = 1) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "szpak.cli", "serve", "--port", str(port), "--log-level", "warning",
+           "--workers", str(workers)]
+    proc = subprocess.Popen(cmd, env=env, cwd=BENCH.parent, stdout=subprocess.DEVNULL)
+    wait_up(f"http://127.0.0.1:{port}/health")
+    return proc
 
 
 # --- seeding ----------------------------------------------------------------------------------
@@ -165,7 +173,15 @@ async def bench_step(database_url: str, data_dir: Path, seeded: dict[str, Any], 
                         ids.append(st.id)
             return ids
 
-        for label, batch in (("3 % of posts match", posts), ("every post matches", all_hits)):
+        from szpak.listening.classify import Classifier
+
+        model = rt.classifier
+        for label, batch, classifier in (
+            ("3 % of posts match", posts, model),
+            ("every post matches", all_hits, model),
+            ("all match, no model", all_hits, Classifier(None, load=False)),
+        ):
+            rt.classifier = classifier
             ids = await make(batch)
             for sid in ids[:50]:  # warm-up
                 await rt.pipeline.process(sid)
@@ -185,6 +201,7 @@ async def bench_step(database_url: str, data_dir: Path, seeded: dict[str, Any], 
             n = len(ids) - 50
             print(f"   {label:<20} {n / elapsed:>7,.0f} posts/s wall, {n / cpu:>7,.0f} posts/s per CPU-second "
                   f"({cpu / n * 1e3:.2f} ms CPU/post; {created / n:.2f} mentions/post, {labelled} posts labelled)")
+        rt.classifier = model
         # The same posts once more, through the job worker (claims, handler, done marks).
         from szpak.storage.models import Job
         from sqlalchemy import update
@@ -227,22 +244,30 @@ async def bench_latency(base: str, seeded: dict[str, Any], posts: list[tuple[str
     owner = {"Authorization": f"Bearer {seeded['owner_token']}"}
     forms = sorted(expand_word(brand))
     rng = random.Random(7)
-    sent: dict[str, float] = {}
+    sent: dict[str, tuple[float, float]] = {}  # status id -> (POST sent, answered)
     arrived: dict[str, float] = {}
+    labelled: dict[str, float] = {}
     errors = 0
     listening = asyncio.Event()
 
     async def listen(http: httpx.AsyncClient) -> None:
-        async with http.stream("GET", f"{base}/api/szpak/v1/organisations/{org}/listening/stream", headers=owner,
-                               timeout=httpx.Timeout(None)) as r:
-            assert r.status_code == 200, r.status_code
-            listening.set()
-            event = None
-            async for line in r.aiter_lines():
-                if line.startswith("event: "):
-                    event = line[7:]
-                elif line.startswith("data: ") and event == "mention":
-                    arrived.setdefault(orjson.loads(line[6:])["status"]["id"], time.perf_counter())
+        try:
+            async with http.stream("GET", f"{base}/api/szpak/v1/organisations/{org}/listening/stream", headers=owner,
+                                   timeout=httpx.Timeout(None)) as r:
+                assert r.status_code == 200, r.status_code
+                listening.set()
+                event = None
+                async for line in r.aiter_lines():
+                    if line.startswith("event: "):
+                        event = line[7:]
+                    elif line.startswith("data: ") and event in ("mention", "mention.update"):
+                        now = time.perf_counter()
+                        data = orjson.loads(line[6:])
+                        arrived.setdefault(data["status"]["id"], now)
+                        if not data["sentiment_pending"]:
+                            labelled.setdefault(data["status"]["id"], now)
+        except httpx.HTTPError:
+            pass
 
     async def post(http: httpx.AsyncClient, i: int, text: str, lang: str, track: bool) -> None:
         nonlocal errors
@@ -254,7 +279,7 @@ async def bench_latency(base: str, seeded: dict[str, Any], posts: list[tuple[str
             errors += 1
             return
         if track:
-            sent[r.json()["id"]] = started
+            sent[r.json()["id"]] = (started, time.perf_counter())
 
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=100), timeout=30) as http:
         listener = asyncio.create_task(listen(http))
@@ -262,10 +287,11 @@ async def bench_latency(base: str, seeded: dict[str, Any], posts: list[tuple[str
         # Warm-up: the server builds its matcher and loads the sentiment model.
         await post(http, 0, f"Rozgrzewka {rng.choice(forms).capitalize()}", "pl", True)
         deadline = time.perf_counter() + 60
-        while not arrived and time.perf_counter() < deadline:
+        while not labelled and time.perf_counter() < deadline:
             await asyncio.sleep(0.1)
         sent.clear()
         arrived.clear()
+        labelled.clear()
         total = int(rate * duration)
         t0 = time.perf_counter()
         tasks = []
@@ -282,20 +308,30 @@ async def bench_latency(base: str, seeded: dict[str, Any], posts: list[tuple[str
             tasks.append(asyncio.create_task(post(http, i, text, lang, track)))
         await asyncio.gather(*tasks)
         achieved = total / (time.perf_counter() - t0)
-        deadline = time.perf_counter() + 15
-        while time.perf_counter() < deadline and not set(sent) <= set(arrived):
+        deadline = time.perf_counter() + 30
+        while time.perf_counter() < deadline and not set(sent) <= set(labelled):
             await asyncio.sleep(0.1)
         listener.cancel()
         try:
             await listener
-        except (asyncio.CancelledError, httpx.HTTPError):
+        except asyncio.CancelledError:
             pass
-    latencies = [(arrived[sid] - t) * 1000 for sid, t in sent.items() if sid in arrived]
-    missing = len(sent) - len(latencies)
-    print(f"3. post -> mention on the listening stream: {total} posts at {achieved:.1f} posts/s over REST, "
-          f"{len(sent)} naming the brand; {errors} errors; {missing} mentions not seen within 15 s")
-    print(f"   latency ms: p50 {pct(latencies, 50):.1f}  p95 {pct(latencies, 95):.1f}  p99 {pct(latencies, 99):.1f}  "
-          f"max {max(latencies):.1f}  mean {statistics.fmean(latencies):.1f}")
+    from_send = [(arrived[sid] - t[0]) * 1000 for sid, t in sent.items() if sid in arrived]
+    from_answer = [(arrived[sid] - t[1]) * 1000 for sid, t in sent.items() if sid in arrived]
+    post_time = [(t[1] - t[0]) * 1000 for t in sent.values()]
+    with_label = [(labelled[sid] - t[0]) * 1000 for sid, t in sent.items() if sid in labelled]
+    missing = len(sent) - len(from_send)
+    print(f"3. post -> mention on the listening stream: {total} posts sent at {achieved:.1f} posts/s over REST, "
+          f"{len(sent)} naming the brand; {errors} errors; {missing} mentions not seen within 30 s")
+
+    def line(name: str, values: list[float]) -> str:
+        return (f"   {name:<34} p50 {pct(values, 50):7.1f}  p95 {pct(values, 95):7.1f}  p99 {pct(values, 99):7.1f}  "
+                f"max {max(values) if values else float('nan'):7.1f} ms")
+
+    print(line("POST sent -> mention on the stream", from_send))
+    print(line("POST answered -> mention", from_answer))
+    print(line("(the POST itself)", post_time))
+    print(line("POST sent -> labelled (sentiment)", with_label))
 
 
 # --- main ----------------------------------------------------------------------------------------
@@ -312,6 +348,8 @@ def main() -> int:
     parser.add_argument("--share", type=float, default=0.3, help="share of latency posts naming the measured brand")
     parser.add_argument("--pg", default=os.environ.get("SZPAK_BENCH_PG_URL", ""))
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (more than one needs --redis)")
+    parser.add_argument("--redis", default=os.environ.get("SZPAK_BENCH_REDIS_URL", ""))
     args = parser.parse_args()
     rng = random.Random(42)
     raw = make_queries(rng, args.orgs, args.per_org)
@@ -333,7 +371,14 @@ def main() -> int:
         port = free_port()
         env = {**os.environ, "SZPAK_DATABASE_URL": url, "SZPAK_DATA_DIR": str(data_dir),
                "SZPAK_DOMAIN": f"127.0.0.1:{port}", "SZPAK_HEARTBEAT_SECONDS": "5"}
-        proc = start_server(env, port)
+        if args.redis:
+            env["SZPAK_REDIS_URL"] = args.redis
+        elif args.workers > 1:
+            print("--workers above 1 needs --redis (the listening stream hears other processes through it)")
+            return 2
+        proc = start_server(env, port, workers=args.workers)
+        print(f"   server: {args.workers} process(es), {'Redis' if args.redis else 'in-process'} bus, "
+              f"{'PostgreSQL' if args.pg else 'SQLite'}; load average before: {os.getloadavg()[0]:.1f}")
         try:
             asyncio.run(bench_latency(f"http://127.0.0.1:{port}", seeded, posts, brand, args.rate, args.duration, args.share))
         finally:

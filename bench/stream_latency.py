@@ -6,13 +6,14 @@
 Prints:
 - p50/p99 latency from the POST's response reaching the author to the event
   reaching a follower (and from the POST being sent), over every delivery;
-- POST latency, with the connected followers only and again after 100,000 more
-  followers were added to the database (``--celebrity``; 0 skips it);
+- POST latency with the connected followers; then, after 100,000 more followers are
+  added to the database (``--celebrity``; 0 skips it), POST latency of that author
+  and of an author nobody follows, interleaved;
 - memory per idle connection: the server processes' RSS growth / connections.
 
-The client is one asyncio process (uvloop + websockets) sharing the machine's
-cores with the server, as it would on a 2-core box; it reads frames and finds
-the status id with a string search, so it stays light. The database is fresh and
+The client is one asyncio process (uvloop, a minimal WebSocket protocol) sharing
+the machine's cores with the server, as it would on a 2-core box; it parses
+frames by hand and finds the status id with a string search, so it stays light. The database is fresh and
 deleted afterwards. ``--redis`` uses ``SZPAK_BENCH_PG_URL`` (default: the local
 szpak/szpak PostgreSQL) and ``SZPAK_BENCH_REDIS_URL`` (default: the local Redis).
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import os
 import resource
 import shutil
@@ -39,7 +41,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 os.environ.setdefault("SZPAK_FAST_PASSWORD_HASHING", "1")  # seeding 1,000 users, not a login benchmark
 
 import httpx  # noqa: E402
-from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 
 PG_URL = os.environ.get("SZPAK_BENCH_PG_URL", "postgresql+asyncpg://szpak:szpak@127.0.0.1:5432/szpak")
 REDIS_URL = os.environ.get("SZPAK_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -76,8 +77,9 @@ class BenchDatabase:
             asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
 
 
-async def seed(url: str, followers: int) -> tuple[int, str, list[str]]:
-    """An author and ``followers`` accounts following it, each with a token (domain actions)."""
+async def seed(url: str, followers: int) -> tuple[int, str, list[str], str]:
+    """An author and ``followers`` accounts following it, each with a token (domain actions),
+    and a second author nobody follows (the control for the POST comparison)."""
     from szpak.config import Settings
     from szpak.domain import oauth, relationships
     from szpak.domain.accounts import create_user
@@ -90,6 +92,8 @@ async def seed(url: str, followers: int) -> tuple[int, str, list[str]]:
         async with ctx.tx() as tx:
             author = await create_user(tx, username="autor", email="autor@example.com", password="sekretne-haslo")
             author_token, _ = await oauth.issue_token(tx, application_id=None, user_id=author.id, scopes=["read", "write"])
+            loner = await create_user(tx, username="kontrola", email="kontrola@example.com", password="sekretne-haslo")
+            loner_token, _ = await oauth.issue_token(tx, application_id=None, user_id=loner.id, scopes=["read", "write"])
         tokens = []
         for start in range(0, followers, 250):
             async with ctx.tx() as tx:
@@ -102,7 +106,7 @@ async def seed(url: str, followers: int) -> tuple[int, str, list[str]]:
                     fan = await tx.session.get(_account_model(), user.account_id)
                     await relationships.follow(tx, fan, target.id)
                     tokens.append(token)
-        return author.account_id, author_token, tokens
+        return author.account_id, author_token, tokens, loner_token
     finally:
         await ctx.db.dispose()
 
@@ -235,24 +239,97 @@ class Deliveries:
             self.done.set()
 
 
-async def follower(ws: ClientConnection, deliveries: Deliveries) -> None:
-    try:
-        async for message in ws:
-            deliveries.record(message if isinstance(message, str) else message.decode())
-    except Exception:  # noqa: BLE001 - a closed connection ends its reader
-        pass
+class LeanFollower(asyncio.Protocol):
+    """A minimal WebSocket client: one HTTP upgrade, then unmasked server frames parsed by hand.
+
+    The benchmark's client shares the cores with the server; a full client library costs
+    tens of microseconds per message, which at 1,000 followers would be measured as latency.
+    This one answers pings, ignores everything but text frames, and records arrivals.
+    """
+
+    def __init__(self, deliveries: Deliveries, path: str, token: str, port: int) -> None:
+        self.deliveries = deliveries
+        self.request = (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Authorization: Bearer {token}\r\n\r\n"
+        ).encode()
+        self.buffer = bytearray()
+        self.upgraded = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if not self.upgraded.done():
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            status = bytes(self.buffer[:12])
+            del self.buffer[: end + 4]
+            if b" 101" not in status:
+                self.upgraded.set_exception(RuntimeError(f"upgrade refused: {status!r}"))
+                return
+            self.upgraded.set_result(None)
+        self._frames()
+
+    def _frames(self) -> None:
+        buf = self.buffer
+        while len(buf) >= 2:
+            opcode, length, at = buf[0] & 0x0F, buf[1] & 0x7F, 2
+            if length == 126:
+                if len(buf) < 4:
+                    return
+                length, at = int.from_bytes(buf[2:4], "big"), 4
+            elif length == 127:
+                if len(buf) < 10:
+                    return
+                length, at = int.from_bytes(buf[2:10], "big"), 10
+            if len(buf) < at + length:
+                return
+            payload = bytes(buf[at : at + length])
+            del buf[: at + length]
+            if opcode == 0x1:
+                self.deliveries.record(payload.decode())
+            elif opcode == 0x9 and self.transport is not None:  # ping: answer with a masked pong
+                mask = os.urandom(4)
+                body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+                self.transport.write(bytes([0x8A, 0x80 | len(body)]) + mask + body)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
 
 
-async def open_followers(server: Server, tokens: list[str]) -> list[ClientConnection]:
-    url = f"ws://127.0.0.1:{server.port}/api/v1/streaming?stream=user"
-    sockets: list[ClientConnection] = []
-    for start in range(0, len(tokens), 50):
-        batch = tokens[start : start + 50]
-        sockets += await asyncio.gather(
-            *(connect(url, additional_headers={"Authorization": f"Bearer {t}"}, compression=None,
-                      ping_interval=None, open_timeout=60, max_queue=None) for t in batch)
+async def open_followers(server: Server, tokens: list[str], deliveries: Deliveries) -> list[LeanFollower]:
+    loop = asyncio.get_running_loop()
+    followers: list[LeanFollower] = []
+
+    async def one(token: str) -> LeanFollower:
+        _, protocol = await loop.create_connection(
+            lambda: LeanFollower(deliveries, "/api/v1/streaming?stream=user", token, server.port), "127.0.0.1", server.port
         )
-    return sockets
+        await asyncio.wait_for(protocol.upgraded, 60)
+        return protocol
+
+    for start in range(0, len(tokens), 50):
+        followers += await asyncio.gather(*(one(t) for t in tokens[start : start + 50]))
+    return followers
+
+
+async def steady_rss(server: Server) -> int:
+    """The server's RSS once it has stopped growing (warm-up work done)."""
+    previous = -1
+    for _ in range(30):
+        await asyncio.sleep(1.0)
+        current = server.rss_kb()
+        if abs(current - previous) < 256:
+            return current
+        previous = current
+    return previous
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -288,21 +365,19 @@ async def post_steadily(
 
 
 async def run(args: argparse.Namespace, server: Server, url: str, author_id: int, token: str,
-              tokens: list[str]) -> dict[str, Any]:
+              tokens: list[str], loner_token: str) -> dict[str, Any]:
     results: dict[str, Any] = {}
     async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
         # Warm up code paths and allocator pools before measuring memory.
-        warm = await open_followers(server, tokens[:20])
-        await post_steadily(client, token, 3, 10, None, "rozgrzewka")
-        for ws in warm:
-            await ws.close()
-        await asyncio.sleep(1.0)
-        rss_before = server.rss_kb()
-        sockets = await open_followers(server, tokens)
-        deliveries = Deliveries(target=args.posts * len(sockets))
-        readers = [asyncio.create_task(follower(ws, deliveries)) for ws in sockets]
-        await asyncio.sleep(2.0)  # every connection subscribed and idle
-        rss_after = server.rss_kb()
+        # (The posts' background jobs load the Polish dictionaries once: let them finish.)
+        warm = await open_followers(server, tokens[:50], Deliveries())
+        await post_steadily(client, token, 5, 10, None, "rozgrzewka")
+        for follower in warm:
+            follower.close()
+        rss_before = await steady_rss(server)
+        deliveries = Deliveries(target=args.posts * len(tokens))
+        sockets = await open_followers(server, tokens, deliveries)
+        rss_after = await steady_rss(server)  # every connection subscribed and idle
         results["rss_before_mb"] = rss_before / 1024
         results["rss_after_mb"] = rss_after / 1024
         results["kb_per_connection"] = (rss_after - rss_before) / len(sockets)
@@ -324,13 +399,15 @@ async def run(args: argparse.Namespace, server: Server, url: str, author_id: int
         results["post"] = post_times
 
         if args.celebrity:
+            # Posts by the celebrity and by an author nobody follows, interleaved, so that both
+            # see the same load on the machine.
             results["celebrity_seconds"] = await add_silent_followers(url, author_id, args.celebrity)
-            results["post_celebrity"] = await post_steadily(client, token, args.posts, args.rate, None, "gwiazda")
-        for ws in sockets:
-            await ws.close()
-        for reader in readers:
-            reader.cancel()
-        await asyncio.gather(*readers, return_exceptions=True)
+            results["post_celebrity"], results["post_control"] = [], []
+            for n in range(args.posts):
+                results["post_celebrity"] += await post_steadily(client, token, 1, args.rate, None, f"gwiazda {n}")
+                results["post_control"] += await post_steadily(client, loner_token, 1, args.rate, None, f"nikt {n}")
+        for follower in sockets:
+            follower.close()
     return results
 
 
@@ -348,8 +425,9 @@ def report(args: argparse.Namespace, mode: str, r: dict[str, Any]) -> None:
               f"p99 {ms(r['from_send'], 99)}")
     print(f"POST latency ({args.followers} followers):       p50 {ms(r['post'], 50)}   p99 {ms(r['post'], 99)}")
     if "post_celebrity" in r:
-        print(f"POST latency (+{args.celebrity:,} followers):     p50 {ms(r['post_celebrity'], 50)}   "
-              f"p99 {ms(r['post_celebrity'], 99)}   (inserted in {r['celebrity_seconds']:.1f} s)")
+        print(f"POST latency, interleaved: {args.followers + args.celebrity:,} followers p50 "
+              f"{ms(r['post_celebrity'], 50)} p99 {ms(r['post_celebrity'], 99)}  |  no followers p50 "
+              f"{ms(r['post_control'], 50)} p99 {ms(r['post_control'], 99)}")
     print(f"server RSS: {r['rss_before_mb']:.1f} MB idle -> {r['rss_after_mb']:.1f} MB with {args.followers} "
           f"connections: {r['kb_per_connection']:.1f} KB per idle connection")
 
@@ -372,7 +450,7 @@ def main() -> None:
     server = None
     try:
         started = time.perf_counter()
-        author_id, token, tokens = asyncio.run(seed(database.url, args.followers))
+        author_id, token, tokens, loner_token = asyncio.run(seed(database.url, args.followers))
         print(f"seeded {args.followers} followers in {time.perf_counter() - started:.1f} s")
         env = {
             **os.environ,
@@ -387,7 +465,7 @@ def main() -> None:
         server.wait_ready()
         import uvloop
 
-        results = uvloop.run(run(args, server, database.url, author_id, token, tokens))
+        results = uvloop.run(run(args, server, database.url, author_id, token, tokens, loner_token))
         mode = (f"PostgreSQL + Redis, {workers} worker processes" if args.redis
                 else f"embedded: SQLite, in-process bus, {workers} process")
         report(args, mode, results)

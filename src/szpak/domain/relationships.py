@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from szpak.domain.context import Context, Tx
 from szpak.domain.errors import Forbidden, Invalid, NotFound
 from szpak.domain.events import RelationshipChanged
+from szpak.domain.lists import drop_memberships
 from szpak.domain.notify import notify, withdraw
 from szpak.jobs.runner import handler
 from szpak.storage.models import Account, Block, Follow, FollowRequest, Mute
@@ -74,6 +75,9 @@ async def _add_follow(tx: Tx, follower_id: int, target_id: int, *, reblogs: bool
 async def _remove_follow(tx: Tx, follower_id: int, target_id: int) -> bool:
     s = tx.session
     res = await s.execute(delete(Follow).where(Follow.account_id == follower_id, Follow.target_account_id == target_id))
+    # As Mastodon: an account you no longer follow leaves your lists (also when no edge was
+    # left, so a membership that outlived its follow in a race goes too).
+    await drop_memberships(tx, follower_id, target_id)
     if not res.rowcount:
         return False
     await s.execute(

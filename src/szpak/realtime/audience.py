@@ -109,14 +109,26 @@ def utcnow() -> datetime:
 
 def row_visible(rel: Relations, row: RowFacts) -> bool:
     """``visibility.decide`` for this viewer and one row."""
-    viewer = rel.account_id
-    facts = Facts(
-        author_suspended=row.author_suspended,
-        blocked=rel.blocks_either_way(row.author_id),
-        mentioned=viewer in row.mentioned,
-        follows_author=row.author_id in rel.following,
+    author = row.author_id
+    key = (
+        row.visibility,
+        author == rel.account_id,
+        row.author_suspended,
+        author in rel.blocking or author in rel.blocked_by,
+        rel.account_id in row.mentioned,
+        author in rel.following,
     )
-    return decide(row.visibility, own=row.author_id == viewer, anonymous=False, facts=facts)
+    answer = _DECISIONS.get(key)
+    if answer is None:
+        visibility, own, suspended, blocked, mentioned, follows = key
+        facts = Facts(author_suspended=suspended, blocked=blocked, mentioned=mentioned, follows_author=follows)
+        answer = _DECISIONS[key] = decide(visibility, own=own, anonymous=False, facts=facts)
+    return answer
+
+
+#: ``decide`` depends only on these few facts: its answers, remembered (a post to a thousand
+#: followers asks the same question a thousand times).
+_DECISIONS: dict[tuple[str, bool, bool, bool, bool, bool], bool] = {}
 
 
 def may_see(rel: Relations, f: StatusFacts) -> bool:

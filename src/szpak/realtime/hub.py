@@ -23,7 +23,7 @@ import asyncio
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -40,6 +40,7 @@ from szpak.domain.events import (
     Custom,
     Event,
     FiltersChanged,
+    ListChanged,
     NotificationCreated,
     RelationshipChanged,
     StatusCreated,
@@ -47,10 +48,16 @@ from szpak.domain.events import (
     StatusUpdated,
     TokenRevoked,
 )
+from szpak.domain.lists import DatabaseLists, reply_shown
 from szpak.realtime import audience
 from szpak.realtime.audience import PairState, Relations, RowFacts, StatusFacts
 from szpak.realtime.connection import SSE_HEARTBEAT, Connection, Frames, Transport
-from szpak.realtime.render import StatusPayloads, conversation_entity, load_marks, to_json
+from szpak.realtime.render import (
+    StatusPayloads,
+    conversation_entity,
+    load_marks,
+    to_json,
+)
 from szpak.realtime.streams import (
     ACCOUNT_STREAMS,
     HASHTAG_STREAMS,
@@ -76,7 +83,11 @@ DIRECT: StreamKey = ("direct",)
 
 
 class ListSource(Protocol):
-    """Where list streams learn who owns a list and whom it holds (lists are a later issue)."""
+    """Where list streams learn who owns a list and whom it holds (``domain.lists.DatabaseLists``).
+
+    A source may also offer ``replies_policy(session, list_id) -> str`` (else ``"list"``,
+    Mastodon's default) and ``exclusive_members(session, owner_id) -> set[int]`` (else none).
+    """
 
     async def owner(self, session: AsyncSession, list_id: int) -> int | None: ...
     async def members(self, session: AsyncSession, list_id: int) -> set[int]: ...
@@ -106,6 +117,12 @@ class AccountState:
     dirty: list[tuple[int, int]] = field(default_factory=list)
     #: list id → its member account ids, for this account's list subscriptions.
     list_members: dict[str, set[int]] = field(default_factory=dict)
+    #: list id → its replies policy, for the same lists.
+    list_policies: dict[str, str] = field(default_factory=dict)
+    #: Members of this account's exclusive lists: left out of its ``user`` stream.
+    exclusive: set[int] = field(default_factory=set)
+    #: Bumped by every ``ListChanged`` of this account: a list read that sees it move re-reads.
+    list_epoch: int = 0
 
     @property
     def ready(self) -> bool:
@@ -178,7 +195,7 @@ class Hub:
         self.ctx = ctx
         self.renderer = renderer
         self.tokens = tokens
-        self.lists: ListSource = lists or NoLists()
+        self.lists: ListSource = lists or DatabaseLists()
         self.queue_size = ctx.settings.stream_queue_size
         self.heartbeat_seconds = ctx.settings.heartbeat_seconds
         self.connections: set[Connection] = set()
@@ -188,7 +205,7 @@ class Hub:
         self._intake: asyncio.Queue[Event] = asyncio.Queue()
         self._syncs: dict[str, asyncio.Future[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self._unsubscribe_bus = None
+        self._unsubscribe_bus: Callable[[], None] | None = None
         #: Counters for the health of fan-out (read by tests and the benchmark).
         self.stats: dict[str, int] = defaultdict(int)
 
@@ -288,6 +305,7 @@ class Hub:
                 del index[key]
                 if state is not None and key[0] == "list" and index is state.streams:
                     state.list_members.pop(key[1], None)
+                    state.list_policies.pop(key[1], None)
 
     def close(self, conn: Connection) -> None:
         """Forget a connection (its transport has ended or is ending)."""
@@ -325,6 +343,8 @@ class Hub:
                 pair = state.dirty.pop()
                 async with self.ctx.read() as session:
                     self._apply_pair(state, await audience.load_pair(session, *pair))
+            # Last, so that a ListChanged during any read above is seen (it bumps list_epoch).
+            await self._load_exclusive(state)
         except BaseException:
             self._release(state)
             raise
@@ -347,11 +367,35 @@ class Hub:
 
     async def _load_list(self, conn: Connection, state: AccountState, key: StreamKey) -> None:
         list_id = int(key[1])
-        async with self.ctx.read() as session:
-            if await self.lists.owner(session, list_id) != conn.account_id:
-                raise StreamError(404, "Not authorized to stream this list")
-            if key[1] not in state.list_members:
-                state.list_members[key[1]] = await self.lists.members(session, list_id)
+        while True:
+            epoch = state.list_epoch
+            async with self.ctx.read() as session:
+                if await self.lists.owner(session, list_id) != conn.account_id:
+                    raise StreamError(404, "Not authorized to stream this list")
+                if key[1] in state.list_members:
+                    return  # another connection of this account holds it, kept current
+                members, policy = await self._read_list(session, list_id)
+            if state.list_epoch == epoch:  # else a ListChanged landed meanwhile: read again
+                state.list_members[key[1]] = members
+                state.list_policies[key[1]] = policy
+                return
+
+    async def _read_list(self, session: AsyncSession, list_id: int) -> tuple[set[int], str]:
+        policy_of = getattr(self.lists, "replies_policy", None)
+        policy = await policy_of(session, list_id) if policy_of is not None else "list"
+        return await self.lists.members(session, list_id), policy
+
+    async def _load_exclusive(self, state: AccountState) -> None:
+        load = getattr(self.lists, "exclusive_members", None)
+        if load is None:
+            return
+        while True:
+            epoch = state.list_epoch
+            async with self.ctx.read() as session:
+                members = await load(session, state.rel.account_id)
+            if state.list_epoch == epoch:
+                state.exclusive = members
+                return
 
     # -- events ------------------------------------------------------------------------
     async def _dispatch(self, event: Event) -> None:
@@ -370,6 +414,8 @@ class Hub:
             await self._notification(event)
         elif isinstance(event, RelationshipChanged):
             await self._relationship(event)
+        elif isinstance(event, ListChanged):
+            await self._list_changed(event)
         elif isinstance(event, FiltersChanged):
             self._to_account(event.account_id, (USER,), "filters_changed", None)
         elif isinstance(event, TokenRevoked):
@@ -469,13 +515,20 @@ class Hub:
         out = _Outbox(name)
         for state in home:
             rel = state.rel
-            if audience.home_accepts(rel, facts, now, reblogs_hidden=rel.account_id in hidden):
+            accepted = audience.home_accepts(rel, facts, now, reblogs_hidden=rel.account_id in hidden)
+            if accepted and facts.author_id not in state.exclusive:
                 text = payloads.rendered(rel.account_id)[1]
                 for conn in state.subscribers(USER):
                     out.send(conn, USER, text)
             for list_id, members in state.list_members.items():
-                if facts.author_id in members and audience.home_accepts(rel, facts, now):
-                    key = ("list", list_id)
+                policy = state.list_policies.get(list_id, "list")
+                if (
+                    accepted
+                    and facts.author_id in members
+                    and reply_shown(policy, rel.account_id, facts.author_id, facts.in_reply_to_account_id, members,
+                                    rel.following)
+                ):
+                    key: StreamKey = ("list", list_id)
                     for conn in state.subscribers(key):
                         out.send(conn, key, payloads.rendered(rel.account_id)[1])
         for key in self._public_keys(facts):
@@ -506,13 +559,13 @@ class Hub:
                     out.send(conn, USER, payload)
             for list_id, members in state.list_members.items():
                 if facts.author_id in members and audience.may_see(state.rel, facts):
-                    key = ("list", list_id)
-                    for conn in state.subscribers(key):
-                        out.send(conn, key, payload)
+                    list_key: StreamKey = ("list", list_id)
+                    for conn in state.subscribers(list_key):
+                        out.send(conn, list_key, payload)
         for key in self._public_keys(facts):
             for conn in tuple(self.public.get(key, ())):
-                state = self.accounts.get(conn.account_id)
-                if state is not None and audience.may_see(state.rel, facts):
+                viewer = self.accounts.get(conn.account_id)
+                if viewer is not None and audience.may_see(viewer.rel, facts):
                     out.send(conn, key, payload)
         for state in self._direct_candidates(facts):
             if audience.may_see(state.rel, facts):
@@ -559,6 +612,28 @@ class Hub:
             edges = await audience.load_pair(session, *pair)
         for state in loaded:
             self._apply_pair(state, edges)
+
+    async def _list_changed(self, event: ListChanged) -> None:
+        """Re-read the owner's exclusive members and the changed list, if it is streamed
+        (re-read, not patched from the event, so the result is the committed state)."""
+        state = self.accounts.get(event.account_id)
+        if state is None:
+            return
+        state.list_epoch += 1
+        if not state.ready:
+            return  # the loading reads notice the epoch and read again
+        await self._load_exclusive(state)
+        key = str(event.list_id)
+        if key not in state.list_members:
+            return
+        async with self.ctx.read() as session:
+            if await self.lists.owner(session, event.list_id) == event.account_id:
+                members, policy = await self._read_list(session, event.list_id)
+            else:  # deleted: its streams stay open and quiet
+                members, policy = set(), "none"
+        if key in state.list_members:
+            state.list_members[key] = members
+            state.list_policies[key] = policy
 
     def _apply_pair(self, state: AccountState, edges: PairState) -> None:
         rel = state.rel

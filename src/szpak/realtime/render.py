@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import CompoundSelect, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from szpak.api.serializers import Renderer
@@ -41,7 +41,7 @@ async def load_marks(session: AsyncSession, status_ids: Iterable[int]) -> Marks:
     marks = Marks()
     if not ids:
         return marks
-    query = union_all(
+    query: CompoundSelect[Any] = union_all(
         select(literal("f"), Favourite.status_id, Favourite.account_id).where(Favourite.status_id.in_(ids)),
         select(literal("b"), Bookmark.status_id, Bookmark.account_id).where(Bookmark.status_id.in_(ids)),
         select(literal("r"), Status.reblog_of_id, Status.account_id).where(Status.reblog_of_id.in_(ids)),
@@ -66,12 +66,19 @@ class StatusPayloads:
         self.bundle = bundle
         self.marks = marks
         self._content = [st for st in bundle.statuses.values() if st.reblog_of_id is None]
+        #: Viewers whose rendering may differ from a plain viewer's: authors and markers.
+        self._special = {st.account_id for st in self._content}
+        for table in (marks.favourited, marks.bookmarked, marks.reblogged, marks.pinned):
+            for accounts in table.values():
+                self._special |= accounts
         self._cache: dict[tuple[Any, ...], tuple[dict[str, Any], str]] = {}
 
     def _variant(self, viewer: int | None) -> tuple[Any, ...]:
         """Everything about the viewer that the rendering depends on, and nothing else."""
         if viewer is None:
             return (None,)
+        if viewer not in self._special:
+            return ()  # most recipients of a post: neither its author nor anyone who marked it
         m = self.marks
         return tuple(
             (

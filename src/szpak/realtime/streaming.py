@@ -293,7 +293,7 @@ class EventStream(Response):
         )
         pump = asyncio.create_task(self._pump(send), name=f"szpak-sse-{self.conn.id}")
         watch = asyncio.create_task(self._watch(receive))
-        self.conn.on_kill(pump.cancel)
+        self.conn.on_kill(lambda: None if pump.cancel() else None)
         disconnected = False
         try:
             done, _ = await asyncio.wait({pump, watch}, return_when=asyncio.FIRST_COMPLETED)

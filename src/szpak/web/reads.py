@@ -1,10 +1,14 @@
 """What the pages show, read in a fixed number of queries per page.
 
-Every list asks ``domain/visibility.py`` who may see what, loads its statuses with
-``storage.queries.load_bundle`` and renders them with the API's ``Renderer``, so a
-page shows exactly what the same viewer would get from the REST API. The feed
-queries (home, public, hashtag) are the API's own (``api/routes/timelines.py``), so
-a page and ``GET /api/v1/timelines/...`` can never disagree on what a feed holds.
+Every list asks ``domain/visibility.py`` who may see what; posts are rendered by the
+API's ``Presenter`` (the ``Renderer``'s entities from the shared entity cache), so a
+page shows exactly what the same reader gets from the REST API, at the API's cost.
+The feeds are the API's own queries (``api/routes/timelines.py``: home and public
+are used as they are, a hashtag feed as the API's tag timeline builds it), so a page
+and ``GET /api/v1/timelines/...`` never disagree on what a feed holds.
+
+Building those statements costs more than running them (visibility is a dozen
+correlated subqueries), so each shape is built once and run with bind parameters.
 """
 
 from __future__ import annotations
@@ -12,24 +16,27 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import BigInteger, Integer, Select, String, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from szpak.api.presenter import Presenter
 from szpak.api.routes import timelines
 from szpak.api.serializers import Renderer, iso
 from szpak.domain.search_index import query_alternatives
-from szpak.domain.visibility import visible_clause
+from szpak.domain.visibility import PUBLIC_TIMELINE_VISIBILITIES, not_muted_clause, visible_clause
 from szpak.storage.account_search import search_accounts
 from szpak.storage.ids import id_for_time
 from szpak.storage.models import Account, Follow, Notification, Status, StatusTag, Tag
-from szpak.storage.queries import load_bundle
+from szpak.storage.models.base import UTCDateTime
 from szpak.storage.search import statuses_query, tags_query
 
 PAGE_SIZE = 20
 THREAD_LIMIT = 400
 TRENDING_DAYS = 7
+MAX_ID = 2**63 - 1
 
 
 @dataclass
@@ -40,47 +47,112 @@ class Listing:
     next_max_id: str | None = None
 
 
-def home_query(me: int) -> Select[tuple[Status]]:
-    """The viewer's home feed: exactly the API's query (one definition of the feed rules)."""
-    return timelines.home_query(me)
+# -- feed statements, built once per shape ---------------------------------------------------
 
 
-def public_query(viewer_id: int | None) -> Select[tuple[Status]]:
-    return timelines.public_query(viewer_id, local=False, remote=False, only_media=False)
+def _viewer(signed_in: bool) -> Any:
+    return bindparam("viewer", type_=BigInteger) if signed_in else None
 
 
-def tag_query(name: str, viewer_id: int | None) -> Select[tuple[Status]]:
-    return timelines.tag_query(
-        viewer_id, name, any_=[], all_=[], none=[], local=False, remote=False, only_media=False
+def _now() -> Any:
+    return bindparam("now", type_=UTCDateTime())
+
+
+def _paged(query: Select[Any]) -> Select[Any]:
+    """Ids only, newest first, below ``max_id``, ``limit`` of them."""
+    return (
+        query.with_only_columns(Status.id)
+        .where(Status.id < bindparam("max_id", type_=BigInteger))
+        .order_by(Status.id.desc())
+        .limit(bindparam("limit", type_=Integer))
     )
 
 
-def account_query(account_id: int, viewer_id: int | None, *, with_replies: bool) -> Select[tuple[Status]]:
+@cache
+def home_statement() -> Select[Any]:
+    return _paged(timelines.home_query(_viewer(True), _now()))
+
+
+@cache
+def public_statement(signed_in: bool) -> Select[Any]:
+    return _paged(timelines.public_query(_viewer(signed_in), local=False, remote=False, only_media=False, now=_now()))
+
+
+@cache
+def tag_statement(signed_in: bool) -> Select[Any]:
+    """Public posts with the tag, replies included (as the API's tag timeline)."""
+    viewer = _viewer(signed_in)
+    tagged = select(StatusTag.status_id).join(Tag, Tag.id == StatusTag.tag_id).where(
+        Tag.name == bindparam("tag", type_=String)
+    )
+    query = select(Status).where(
+        Status.visibility.in_(PUBLIC_TIMELINE_VISIBILITIES),
+        Status.reblog_of_id.is_(None),
+        visible_clause(viewer),
+        not_muted_clause(viewer, _now()),
+        Status.id.in_(tagged),
+    )
+    return _paged(query)
+
+
+@cache
+def account_statement(signed_in: bool, with_replies: bool) -> Select[Any]:
     """An account's posts and boosts; replies to others only on the "with replies" tab."""
-    query = select(Status).where(Status.account_id == account_id, visible_clause(viewer_id))
+    query = select(Status).where(
+        Status.account_id == bindparam("account", type_=BigInteger), visible_clause(_viewer(signed_in))
+    )
     if not with_replies:
-        query = query.where(
-            or_(Status.in_reply_to_id.is_(None), Status.in_reply_to_account_id == account_id)
-        )
-    return query
+        query = query.where(or_(Status.in_reply_to_id.is_(None), Status.in_reply_to_account_id == Status.account_id))
+    return _paged(query)
 
 
-async def statuses(
-    session: AsyncSession, renderer: Renderer, query: Select[tuple[Status]], viewer_id: int | None,
-    *, max_id: int | None = None, limit: int = PAGE_SIZE,
+async def feed(
+    session: AsyncSession, presenter: Presenter, statement: Select[Any], viewer_id: int | None, *,
+    max_id: int | None = None, limit: int = PAGE_SIZE, **binds: Any,
 ) -> Listing:
-    if max_id is not None:
-        query = query.where(Status.id < max_id)
-    rows = list(await session.scalars(query.order_by(Status.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    bundle = await load_bundle(session, rows, viewer_id)
-    return Listing(renderer.statuses(rows, bundle), str(rows[-1].id) if more and rows else None)
+    """One page of a feed statement, rendered for ``viewer_id``."""
+    values = {"max_id": max_id or MAX_ID, "limit": limit + 1, "now": datetime.now(timezone.utc), **binds}
+    if viewer_id is not None:
+        values["viewer"] = viewer_id
+    ids = list(await session.scalars(statement, values))
+    more = len(ids) > limit
+    ids = ids[:limit]
+    items = await presenter.statuses(session, ids, viewer_id)
+    return Listing(items, str(ids[-1]) if more and ids else None)
 
 
-async def one_status(session: AsyncSession, renderer: Renderer, status: Status, viewer_id: int | None) -> dict[str, Any]:
-    bundle = await load_bundle(session, [status], viewer_id)
-    return renderer.status(status, bundle)  # type: ignore[no-any-return]
+async def home(session: AsyncSession, presenter: Presenter, me: int, max_id: int | None = None) -> Listing:
+    return await feed(session, presenter, home_statement(), me, max_id=max_id)
+
+
+async def public(
+    session: AsyncSession, presenter: Presenter, viewer_id: int | None, max_id: int | None = None, limit: int = PAGE_SIZE,
+) -> Listing:
+    return await feed(session, presenter, public_statement(viewer_id is not None), viewer_id, max_id=max_id, limit=limit)
+
+
+async def tagged(
+    session: AsyncSession, presenter: Presenter, name: str, viewer_id: int | None, max_id: int | None = None,
+) -> Listing:
+    statement = tag_statement(viewer_id is not None)
+    return await feed(session, presenter, statement, viewer_id, max_id=max_id, tag=name.lower())
+
+
+async def by_account(
+    session: AsyncSession, presenter: Presenter, account_id: int, viewer_id: int | None, *, with_replies: bool,
+    max_id: int | None = None,
+) -> Listing:
+    statement = account_statement(viewer_id is not None, with_replies)
+    return await feed(session, presenter, statement, viewer_id, max_id=max_id, account=account_id)
+
+
+async def one_status(session: AsyncSession, presenter: Presenter, status_id: int, viewer_id: int | None) -> dict[str, Any] | None:
+    """One post the caller has checked the viewer may see."""
+    items = await presenter.statuses(session, [status_id], viewer_id)
+    return items[0] if items else None
+
+
+# -- threads --------------------------------------------------------------------------------
 
 
 @dataclass
@@ -91,7 +163,30 @@ class Thread:
     descendants: list[tuple[int, dict[str, Any]]]
 
 
-async def thread(session: AsyncSession, renderer: Renderer, status: Status, viewer_id: int | None) -> Thread:
+def _walk(status: Status, rows: list[Status]) -> tuple[list[int], list[tuple[int, int]]]:
+    """Ancestor ids (oldest first) and (depth, id) of replies, depth-first, from one conversation."""
+    by_id = {st.id: st for st in rows}
+    by_id[status.id] = status
+    ancestors: list[int] = []
+    cursor = status.in_reply_to_id
+    while cursor is not None and cursor in by_id and len(ancestors) < THREAD_LIMIT:
+        ancestors.append(cursor)
+        cursor = by_id[cursor].in_reply_to_id
+    ancestors.reverse()
+    children: dict[int, list[int]] = defaultdict(list)
+    for st in rows:
+        if st.in_reply_to_id is not None and st.id != status.id:
+            children[st.in_reply_to_id].append(st.id)
+    descendants: list[tuple[int, int]] = []
+    stack = [(1, child) for child in reversed(children.get(status.id, []))]
+    while stack:
+        depth, sid = stack.pop()
+        descendants.append((depth, sid))
+        stack.extend((depth + 1, child) for child in reversed(children.get(sid, [])))
+    return ancestors, descendants
+
+
+async def thread(session: AsyncSession, presenter: Presenter, status: Status, viewer_id: int | None) -> Thread:
     """The post, the posts it answers and the answers to it: one query for the whole
     conversation (what the viewer may see of it), then the tree is walked in memory."""
     conversation = status.conversation_id or status.id
@@ -103,34 +198,23 @@ async def thread(session: AsyncSession, renderer: Renderer, status: Status, view
             .limit(THREAD_LIMIT)
         )
     )
-    by_id = {st.id: st for st in rows}
-    by_id[status.id] = status
-    ancestors: list[Status] = []
-    cursor = status.in_reply_to_id
-    while cursor is not None and cursor in by_id and len(ancestors) < THREAD_LIMIT:
-        ancestors.append(by_id[cursor])
-        cursor = by_id[cursor].in_reply_to_id
-    ancestors.reverse()
-    children: dict[int, list[Status]] = defaultdict(list)
-    for st in rows:
-        if st.in_reply_to_id is not None and st.id != status.id:
-            children[st.in_reply_to_id].append(st)
-    descendants: list[tuple[int, Status]] = []
-    stack = [(1, child) for child in reversed(children.get(status.id, []))]
-    while stack:
-        depth, st = stack.pop()
-        descendants.append((depth, st))
-        stack.extend((depth + 1, child) for child in reversed(children.get(st.id, [])))
-    bundle = await load_bundle(session, [*ancestors, status, *(st for _, st in descendants)], viewer_id)
+    ancestors, descendants = _walk(status, rows)
+    rendered = {
+        s["id"]: s
+        for s in await presenter.statuses(session, [*ancestors, status.id, *(sid for _, sid in descendants)], viewer_id)
+    }
     return Thread(
-        ancestors=[renderer.status(st, bundle) for st in ancestors if st.account_id in bundle.accounts],
-        status=renderer.status(status, bundle),
-        descendants=[(d, renderer.status(st, bundle)) for d, st in descendants if st.account_id in bundle.accounts],
+        ancestors=[rendered[str(sid)] for sid in ancestors if str(sid) in rendered],
+        status=rendered[str(status.id)],
+        descendants=[(depth, rendered[str(sid)]) for depth, sid in descendants if str(sid) in rendered],
     )
 
 
+# -- notifications, follows, trends, search --------------------------------------------------
+
+
 async def notifications(
-    session: AsyncSession, renderer: Renderer, me: int, *, max_id: int | None = None, limit: int = PAGE_SIZE,
+    session: AsyncSession, presenter: Presenter, me: int, *, max_id: int | None = None, limit: int = PAGE_SIZE,
     only_id: int | None = None,
 ) -> Listing:
     """The viewer's notifications, newest first, with the posts they are about (those the
@@ -144,30 +228,23 @@ async def notifications(
     more = len(rows) > limit
     rows = rows[:limit]
     status_ids = {n.status_id for n in rows if n.status_id is not None}
-    visible: list[Status] = []
+    visible: list[int] = []
     if status_ids:
-        visible = list(await session.scalars(select(Status).where(Status.id.in_(status_ids), visible_clause(me))))
-    bundle = await load_bundle(session, visible, me)
-    senders = {
-        a.id: a
-        for a in await session.scalars(
-            select(Account).where(Account.id.in_({n.from_account_id for n in rows}), Account.suspended_at.is_(None))
+        visible = list(await session.scalars(select(Status.id).where(Status.id.in_(status_ids), visible_clause(me))))
+    statuses = {s["id"]: s for s in await presenter.statuses(session, visible, me)}
+    live_senders = set(
+        await session.scalars(
+            select(Account.id).where(Account.id.in_({n.from_account_id for n in rows}), Account.suspended_at.is_(None))
         )
-    }
+    )
+    senders = await presenter.accounts(session, live_senders)
     items: list[dict[str, Any]] = []
     for n in rows:
         sender = senders.get(n.from_account_id)
-        if sender is None or (n.status_id is not None and n.status_id not in bundle.statuses):
+        status = statuses.get(str(n.status_id)) if n.status_id is not None else None
+        if sender is None or (n.status_id is not None and status is None):
             continue
-        items.append(
-            {
-                "id": str(n.id),
-                "type": n.type,
-                "created_at": iso(n.created_at),
-                "account": renderer.account(sender),
-                "status": renderer.status(bundle.statuses[n.status_id], bundle) if n.status_id is not None else None,
-            }
-        )
+        items.append({"id": str(n.id), "type": n.type, "created_at": iso(n.created_at), "account": sender, "status": status})
     return Listing(items, str(rows[-1].id) if more and rows else None)
 
 
@@ -220,7 +297,7 @@ class SearchResults:
 
 
 async def search(
-    session: AsyncSession, renderer: Renderer, q: str, viewer_id: int | None, *, local_domain: str
+    session: AsyncSession, presenter: Presenter, q: str, viewer_id: int | None, *, local_domain: str
 ) -> SearchResults:
     """Accounts, hashtags and posts for ``q``; posts match any inflection of each word,
     with or without Polish diacritics (the shared lemma index)."""
@@ -228,17 +305,18 @@ async def search(
     q = q.strip()[:500]
     if not q:
         return out
+    renderer = presenter.renderer
     accounts = await search_accounts(session, q, viewer_id=viewer_id, limit=5, local_domain=local_domain)
     out.accounts = [renderer.account(a) for a in accounts]
-    tag_prefix = q.lstrip("#").split()[0] if q.lstrip("#").split() else ""
-    if tag_prefix and len(tag_prefix) <= 100:
-        out.tags = [{**renderer.tag(t), "key": t.name} for t in await session.scalars(tags_query(tag_prefix).limit(5))]
+    words = q.lstrip("#").split()
+    if words and len(words[0]) <= 100:
+        out.tags = [{**renderer.tag(t), "key": t.name} for t in await session.scalars(tags_query(words[0]).limit(5))]
     if viewer_id is None:
         out.statuses_need_login = True
         return out
-    words = query_alternatives(q)
-    if words:
-        rows = list(await session.scalars(statuses_query(words, viewer_id).order_by(Status.id.desc()).limit(PAGE_SIZE)))
-        bundle = await load_bundle(session, rows, viewer_id)
-        out.statuses = renderer.statuses(rows, bundle)
+    alternatives = query_alternatives(q)
+    if alternatives:
+        query = statuses_query(alternatives, viewer_id).with_only_columns(Status.id).order_by(Status.id.desc())
+        ids = list(await session.scalars(query.limit(PAGE_SIZE)))
+        out.statuses = await presenter.statuses(session, ids, viewer_id)
     return out

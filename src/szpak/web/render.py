@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 from functools import cache, lru_cache
 from pathlib import Path
@@ -24,7 +25,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Match
 
 from szpak.domain.formatting import sanitize
-from szpak.web.i18n import LANGUAGE_NAMES, LANGUAGES, N_, translations
+from szpak.web.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Formatter, translations
 from szpak.web.icons import icon
 from szpak.web.session import Visitor, apply_cookies, get_ctx, visitor, web_state
 
@@ -101,12 +102,69 @@ def _translator(lang: str) -> Callable[[str | None], str]:
     return tr
 
 
+class _Environment(Environment):
+    """Looks keys up before attributes on plain dicts: pages are drawn from the API's
+    entity dicts, and Jinja's default (attribute first) raises and catches an
+    AttributeError for every ``status.account`` on a page."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
+def _media_key(st: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
+    return tuple(
+        (a.get("id"), a.get("type"), a.get("url"), a.get("preview_url"), a.get("description"))
+        for a in st.get("media_attachments") or ()
+    )
+
+
+class CardParts:
+    """The parts of a post card that every reader sees alike (author line; content, content
+    warning and media), drawn once per language and kept in a bounded LRU.
+
+    The key holds every value the part templates read, so an edit, a new display name or
+    avatar, a new account kind, is simply a new key: nothing is ever stale, and nothing
+    needs invalidating (old entries age out)."""
+
+    def __init__(self, env: Environment, capacity: int = 4096) -> None:
+        self.env = env
+        self.capacity = capacity
+        self._parts: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
+
+    @pass_context
+    def __call__(self, ctx: JinjaContext, name: str, s: dict[str, Any], st: dict[str, Any], **flags: Any) -> Markup:
+        author = st["account"]
+        key = (
+            name, ctx["base_url"], s["id"], st["content"], st["spoiler_text"], st["language"], st["visibility"],
+            _media_key(st), author["display_name"], author["username"], author["acct"], author["avatar"],
+            author["url"], author.get("szpak_kind"), *sorted(flags.items()),
+        )
+        hit = self._parts.get(key)
+        if hit is not None:
+            self._parts.move_to_end(key)
+            return hit
+        html = Markup(
+            self.env.get_template(f"parts/card_{name}.html").render(
+                s=s, st=st, author=author, local=ctx["local"], kind_labels=ctx["kind_labels"], **flags
+            )
+        )
+        self._parts[key] = html
+        if len(self._parts) > self.capacity:
+            self._parts.popitem(last=False)
+        return html
+
+
 def make_env(lang: str) -> Environment:
     """The environment for one language. ``_``/``ngettext`` (from jinja2.ext.i18n) are for
     literal messages: their result is trusted markup. Messages chosen at run time (errors,
     labels) go through ``tr``, whose result is escaped like any other value, because a
     domain error text may quote what a user typed."""
-    env = Environment(
+    env = _Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
@@ -120,6 +178,7 @@ def make_env(lang: str) -> Environment:
     )
     env.globals.update(
         static=static_url, icon=icon, languages=LANGUAGES, language_names=LANGUAGE_NAMES, tr=_translator(lang),
+        card_part=CardParts(env),
     )
     return env
 
@@ -135,14 +194,16 @@ VISIBILITY_LABELS = {
 }
 
 
-def js_messages(v: Visitor) -> str:
+@cache
+def js_messages(lang: str) -> str:
     """Strings the page script shows, in the reader's language (as a data attribute)."""
-    gettext = translations(v.lang).gettext
+    gettext = translations(lang).gettext
+    fmt = Formatter(lang)
     return json.dumps(
         {
             "justNow": gettext("just now"),
-            "newPosts": v.fmt.plural_samples("Show %(num)s new post", "Show %(num)s new posts"),
-            "newNotifications": v.fmt.plural_samples("%(num)s new notification", "%(num)s new notifications"),
+            "newPosts": fmt.plural_samples("Show %(num)s new post", "Show %(num)s new posts"),
+            "newNotifications": fmt.plural_samples("%(num)s new notification", "%(num)s new notifications"),
             "sending": gettext("Sending…"),
             "failed": gettext("Something went wrong. Please try again."),
             "live": gettext("Live updates are on"),
@@ -185,7 +246,7 @@ def base_context(request: Request, v: Visitor) -> dict[str, Any]:
         "kind_labels": KIND_LABELS,
         "visibility_labels": VISIBILITY_LABELS,
         "local": lambda url: _local_path(url, settings.base_url),
-        "js_messages": js_messages(v),
+        "js_messages": js_messages(v.lang),
         "registrations": settings.registrations,
         "media_uploads": media_uploads(request),
     }

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import Request
-from sqlalchemy import select
+from sqlalchemy import Select, String, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import FormData
 from starlette.responses import Response
@@ -32,6 +33,7 @@ from szpak.domain import web_sessions
 from szpak.domain.context import Context
 from szpak.domain.oauth import hash_token
 from szpak.storage.models import AccessToken, Account, User, WebSession
+from szpak.storage.models.base import UTCDateTime
 from szpak.web.i18n import LANGUAGES, Formatter, negotiate, valid_timezone
 from szpak.web.keys import Keys, sha256_hex
 from szpak.web.ratelimit import LoginGuard
@@ -103,19 +105,26 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+@cache
+def _session_statement() -> Select[tuple[User, Account]]:
+    """The user and account of a live session whose token still stands (built once)."""
+    return (
+        select(User, Account)
+        .join(WebSession, WebSession.user_id == User.id)
+        .join(Account, Account.id == User.account_id)
+        .join(AccessToken, AccessToken.id == WebSession.token_id)
+        .where(
+            WebSession.key_hash == bindparam("key_hash", type_=String),
+            WebSession.expires_at > bindparam("now", type_=UTCDateTime()),
+            AccessToken.revoked_at.is_(None),
+        )
+    )
+
+
 async def _load_signed_in(request: Request, keys: Keys, key: str) -> SignedIn | None:
-    now = datetime.now(timezone.utc)
     key_hash = sha256_hex(key)
     async with get_ctx(request).read() as s:
-        row = (
-            await s.execute(
-                select(User, Account)
-                .join(WebSession, WebSession.user_id == User.id)
-                .join(Account, Account.id == User.account_id)
-                .join(AccessToken, AccessToken.id == WebSession.token_id)
-                .where(WebSession.key_hash == key_hash, WebSession.expires_at > now, AccessToken.revoked_at.is_(None))
-            )
-        ).first()
+        row = (await s.execute(_session_statement(), {"key_hash": key_hash, "now": datetime.now(timezone.utc)})).first()
     if row is None:
         return None
     user, account = row

@@ -14,6 +14,7 @@ ROUTE_MODULES = [
     "szpak.api.routes.blocks_mutes",
     "szpak.api.routes.statuses",
     "szpak.api.routes.timelines",
+    "szpak.api.routes.lists",
     "szpak.api.routes.notifications",
     "szpak.api.routes.markers",
     "szpak.api.routes.search",

@@ -26,9 +26,11 @@ from szpak.api.errors import APIError
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.api.params import Params, body, query
 from szpak.api.responses import JSON
+from szpak.api.routes.lists import list_entity
 from szpak.domain import accounts as account_actions
 from szpak.domain import avatars, oauth
 from szpak.domain import relationships as graph_actions
+from szpak.domain import lists as list_actions
 from szpak.domain.context import Context
 from szpak.domain.errors import NotFound
 from szpak.domain.visibility import visible_clause
@@ -475,10 +477,11 @@ async def following(
 async def account_lists(
     account_id: str, viewer: Viewer = require("read:lists"), ctx: Context = Depends(current_ctx)
 ) -> Any:
-    """The viewer's lists that contain this account. Lists are not built yet: always empty."""
+    """The viewer's lists that contain this account."""
+    aid = parse_id(account_id)
     async with ctx.read() as s:
-        await visible_account(s, parse_id(account_id), viewer.account_id)
-    return []
+        await visible_account(s, aid, viewer.account_id)
+        return [list_entity(row) for row in await list_actions.lists_containing(s, viewer.account_id, aid)]
 
 
 @router.get("/api/v1/accounts/{account_id}/featured_tags")

@@ -21,6 +21,7 @@ from szpak.api.deps import current_ctx, Viewer, get_ctx, maybe, require, viewer_
 from szpak.api.responses import JSON
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.domain.context import Context
+from szpak.domain.lists import exclusive_members_query
 from szpak.domain.visibility import PUBLIC_TIMELINE_VISIBILITIES, not_muted_clause, visible_clause
 from szpak.storage.models import Follow, Status, StatusTag, Tag
 from szpak.storage.models.base import UTCDateTime
@@ -102,7 +103,8 @@ def home_query(me: Any, now: Any = None) -> Select[tuple[Status]]:
     - the viewer's own posts and boosts, always;
     - posts and boosts of followed accounts that the viewer may see, unless muted;
     - a reply only when it answers the viewer, a followed account or its own author;
-    - no boosts from accounts followed with ``reblogs: false``.
+    - no boosts from accounts followed with ``reblogs: false``;
+    - nothing from members of the viewer's exclusive lists (they are read in the list).
     """
     followed = select(Follow.target_account_id).where(Follow.account_id == me)
     reblogs_hidden = select(Follow.target_account_id).where(Follow.account_id == me, Follow.show_reblogs.is_(False))
@@ -118,6 +120,7 @@ def home_query(me: Any, now: Any = None) -> Select[tuple[Status]]:
             Status.in_reply_to_account_id.in_(followed),
         ),
         or_(Status.reblog_of_id.is_(None), Status.account_id.not_in(reblogs_hidden)),
+        Status.account_id.not_in(exclusive_members_query(me)),
     )
 
 

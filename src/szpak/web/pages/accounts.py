@@ -50,9 +50,11 @@ async def profile(request: Request, username: str) -> Response:
         account = await _account(s, username, v)
         relation = await _relation(s, v, account)
         listing = reads.Listing()
-        if not relation.get("blocked_by"):
-            query = reads.account_query(account.id, v.account_id, with_replies=with_replies)
-            listing = await reads.statuses(s, renderer, query, v.account_id, max_id=parse_max_id(request))
+        if not relation["blocked_by"]:
+            listing = await reads.by_account(
+                s, request.app.state.presenter, account.id, v.account_id, with_replies=with_replies,
+                max_id=parse_max_id(request),
+            )
     return await page(
         request, "profile.html", page_name="profile", account=renderer.account(account), relation=relation,
         listing=listing, tab="replies" if with_replies else "posts",

@@ -20,7 +20,7 @@ async def notifications(request: Request) -> Response:
     if v.account_id is None:
         return login_redirect(request)
     async with get_ctx(request).read() as s:
-        listing = await reads.notifications(s, request.app.state.renderer, v.account_id, max_id=parse_max_id(request))
+        listing = await reads.notifications(s, request.app.state.presenter, v.account_id, max_id=parse_max_id(request))
     return await page(request, "notifications.html", page_name="notifications", listing=listing, live="notifications")
 
 
@@ -31,7 +31,7 @@ async def notification_fragment(request: Request, notification_id: str) -> Respo
         raise NotFound()
     async with get_ctx(request).read() as s:
         listing = await reads.notifications(
-            s, request.app.state.renderer, v.account_id, only_id=int(notification_id), limit=1
+            s, request.app.state.presenter, v.account_id, only_id=int(notification_id), limit=1
         )
     if not listing.items:
         raise NotFound()

@@ -21,6 +21,6 @@ async def search(request: Request) -> Response:
     if q:
         async with ctx.read() as s:
             results = await reads.search(
-                s, request.app.state.renderer, q, v.account_id, local_domain=ctx.settings.domain
+                s, request.app.state.presenter, q, v.account_id, local_domain=ctx.settings.domain
             )
     return await page(request, "search.html", page_name="search", q=q, results=results)

@@ -41,7 +41,6 @@ def reply_prefix(status: dict[str, object], me: Account | None) -> str:
 async def status_page(request: Request, username: str, status_id: str) -> Response:
     v = await visitor(request)
     sid = _status_id(status_id)
-    renderer = request.app.state.renderer
     async with get_ctx(request).read() as s:
         st = await s.get(Status, sid)
         if st is None or not await can_see(s, st, v.account_id):
@@ -55,7 +54,7 @@ async def status_page(request: Request, username: str, status_id: str) -> Respon
             if original is None or owner is None:
                 raise NotFound()
             return see_other(f"/@{owner.username}/{original.id}")
-        thread = await reads.thread(s, renderer, st, v.account_id)
+        thread = await reads.thread(s, request.app.state.presenter, st, v.account_id)
     return await page(
         request, "status.html", page_name="status", thread=thread,
         reply_text=reply_prefix(thread.status, v.account), reply_visibility=_reply_visibility(thread.status, v),
@@ -79,7 +78,9 @@ async def status_fragment(request: Request, status_id: str) -> Response:
         st = await s.get(Status, sid)
         if st is None or not await can_see(s, st, v.account_id):
             raise NotFound()
-        rendered = await reads.one_status(s, request.app.state.renderer, st, v.account_id)
+        rendered = await reads.one_status(s, request.app.state.presenter, st.id, v.account_id)
+    if rendered is None:
+        raise NotFound()
     return await page(request, "fragments/status.html", s=rendered)
 
 

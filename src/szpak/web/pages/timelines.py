@@ -18,10 +18,9 @@ async def landing(request: Request) -> Response:
     v = await visitor(request)
     if v.signed_in:
         return see_other("/home")
-    renderer = request.app.state.renderer
     async with get_ctx(request).read() as s:
-        recent = await reads.statuses(s, renderer, reads.public_query(None), None, limit=5)
-        trending = await reads.trending_tags(s, renderer, limit=8)
+        recent = await reads.public(s, request.app.state.presenter, None, limit=5)
+        trending = await reads.trending_tags(s, request.app.state.renderer, limit=8)
     return await page(request, "landing.html", page_name="landing", recent=recent, trending=trending)
 
 
@@ -30,9 +29,8 @@ async def home(request: Request) -> Response:
     v = await visitor(request)
     if v.account_id is None:
         return login_redirect(request)
-    renderer = request.app.state.renderer
     async with get_ctx(request).read() as s:
-        listing = await reads.statuses(s, renderer, reads.home_query(v.account_id), v.account_id, max_id=parse_max_id(request))
+        listing = await reads.home(s, request.app.state.presenter, v.account_id, parse_max_id(request))
     return await page(
         request, "home.html", page_name="home", listing=listing, live="home",
         default_visibility=v.user.default_visibility if v.user else "public",
@@ -42,12 +40,9 @@ async def home(request: Request) -> Response:
 @router.get("/explore")
 async def explore(request: Request) -> Response:
     v = await visitor(request)
-    renderer = request.app.state.renderer
     async with get_ctx(request).read() as s:
-        listing = await reads.statuses(
-            s, renderer, reads.public_query(v.account_id), v.account_id, max_id=parse_max_id(request)
-        )
-        trending = await reads.trending_tags(s, renderer)
+        listing = await reads.public(s, request.app.state.presenter, v.account_id, parse_max_id(request))
+        trending = await reads.trending_tags(s, request.app.state.renderer)
     return await page(request, "explore.html", page_name="explore", listing=listing, trending=trending, live="public")
 
 
@@ -55,12 +50,9 @@ async def explore(request: Request) -> Response:
 async def tag(request: Request, name: str) -> Response:
     v = await visitor(request)
     key = name.lower().lstrip("#")[:255]
-    renderer = request.app.state.renderer
     async with get_ctx(request).read() as s:
-        listing = await reads.statuses(
-            s, renderer, reads.tag_query(key, v.account_id), v.account_id, max_id=parse_max_id(request)
-        )
-        trending = await reads.trending_tags(s, renderer)
+        listing = await reads.tagged(s, request.app.state.presenter, key, v.account_id, parse_max_id(request))
+        trending = await reads.trending_tags(s, request.app.state.renderer)
     return await page(
         request, "tag.html", page_name="tag", tag=key, listing=listing, trending=trending, live=f"hashtag:{key}"
     )
