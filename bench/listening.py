@@ -273,8 +273,13 @@ async def bench_latency(base: str, seeded: dict[str, Any], posts: list[tuple[str
         nonlocal errors
         token = seeded["poster_tokens"][i % len(seeded["poster_tokens"])]
         started = time.perf_counter()
-        r = await http.post(f"{base}/api/v1/statuses", headers={"Authorization": f"Bearer {token}"},
-                            json={"status": text, "language": lang})
+        try:
+            r = await http.post(f"{base}/api/v1/statuses", headers={"Authorization": f"Bearer {token}"},
+                                json={"status": text, "language": lang})
+        except httpx.HTTPError as exc:
+            errors += 1
+            print(f"   POST failed: {exc!r}", file=sys.stderr)
+            return
         if r.status_code != 200:
             errors += 1
             return
@@ -348,6 +353,7 @@ def main() -> int:
     parser.add_argument("--share", type=float, default=0.3, help="share of latency posts naming the measured brand")
     parser.add_argument("--pg", default=os.environ.get("SZPAK_BENCH_PG_URL", ""))
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--skip-step", action="store_true")
     parser.add_argument("--workers", type=int, default=1, help="server processes (more than one needs --redis)")
     parser.add_argument("--redis", default=os.environ.get("SZPAK_BENCH_REDIS_URL", ""))
     args = parser.parse_args()
@@ -365,7 +371,8 @@ def main() -> int:
         if args.pg:
             url = _fresh_pg(args.pg)
         seeded = asyncio.run(seed(url, data_dir, raw, args.orgs))
-        asyncio.run(bench_step(url, data_dir, seeded, posts, all_hits))
+        if not args.skip_step:
+            asyncio.run(bench_step(url, data_dir, seeded, posts, all_hits))
         if args.skip_latency:
             return 0
         port = free_port()

@@ -90,7 +90,7 @@ class LiveServer:
         self.app = create_app(settings, migrate=False)
         config = uvicorn.Config(
             self.app, log_level="warning", lifespan="on", loop="asyncio", http="httptools", access_log=False,
-            **server_options(settings),
+            **{**server_options(settings), "timeout_graceful_shutdown": 1},  # tests don't wait on closing handshakes
         )
         self.server = uvicorn.Server(config)
         self.loop: asyncio.AbstractEventLoop | None = None

@@ -58,7 +58,7 @@ async def test_status_page_shows_the_thread(client: Any, browser: Browser) -> No
     carol = await client.make_user("carol")
     root = await bob.post_status("Pytanie: gdzie kupić skarpetki?")
     reply = await carol.post_status("@bob W Skarpetkowie!", in_reply_to_id=root["id"])
-    answer = await bob.post_status("@carol Dzięki!", in_reply_to_id=reply["id"])
+    await bob.post_status("@carol Dzięki!", in_reply_to_id=reply["id"])
     r = await browser.page(f"/@carol/{reply['id']}")
     assert r.status_code == 200
     html = r.text
@@ -71,7 +71,6 @@ async def test_status_page_shows_the_thread(client: Any, browser: Browser) -> No
     r = await browser.page(f"/@carol/{reply['id']}")
     assert 'name="in_reply_to_id" value="%s"' % reply["id"] in r.text
     assert "@carol @bob " in r.text  # the reply box names the conversation
-    _ = answer
 
 
 async def test_reply_through_the_form(client: Any, browser: Browser) -> None:
@@ -298,3 +297,21 @@ async def test_compose_offers_an_image_only_where_uploads_are_taken(app: Any, br
     finally:
         app.router.routes.pop()
         app.state.web.media_uploads = None
+
+
+async def test_cached_card_parts_follow_edits_and_profile_changes(client: Any, browser: Browser) -> None:
+    bob = await client.make_user("bob")
+    st = await bob.post_status("Pierwsza wersja")
+    assert "Pierwsza wersja" in (await browser.page("/explore")).text
+    r = await bob.put(f"/api/v1/statuses/{st['id']}", json={"status": "Poprawiona wersja", "spoiler_text": "uwaga"})
+    assert r.status_code == 200, r.text
+    html = (await browser.page("/explore")).text
+    assert "Poprawiona wersja" in html and "Pierwsza wersja" not in html and 'class="cw-text">uwaga<' in html
+    r = await bob.patch("/api/v1/accounts/update_credentials", data={"display_name": "Robert", "kind": "media"})
+    assert r.status_code == 200, r.text
+    html = (await browser.page("/explore")).text
+    assert "<bdi>Robert</bdi>" in html and "kind-badge kind-media" in html
+    # The same post in the other language is drawn in that language.
+    async with new_browser(client.app, **{"accept-language": "en"}) as english:
+        html = (await english.page("/explore")).text
+        assert "Show content" in html and "Pokaż treść" not in html

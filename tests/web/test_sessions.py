@@ -73,13 +73,12 @@ async def test_home_page_shows_exactly_the_api_home_timeline(client: Any, app: A
     carol = await client.make_user("carol")
     dave = await client.make_user("dave")
     await browser.sign_up("alice")
-    alice_id = await account_id(app, "alice")
     for who in ("bob", "carol"):
         await browser.submit(f"/@{who}", f"/@{who}/follow", {})
     await browser.post_status("od Alicji")
     b1 = await bob.post_status("bob publicznie")
     await bob.post_status("bob dla obserwujących", visibility="private")
-    await carol.post_status(f"@bob odpowiedź do obserwowanego", in_reply_to_id=b1["id"])
+    await carol.post_status("@bob odpowiedź do obserwowanego", in_reply_to_id=b1["id"])
     d1 = await dave.post_status("dave, którego nikt nie obserwuje")
     await carol.post_status("@dave odpowiedź do nieobserwowanego", in_reply_to_id=d1["id"])
     await bob.post(f"/api/v1/statuses/{d1['id']}/reblog")
@@ -91,4 +90,3 @@ async def test_home_page_shows_exactly_the_api_home_timeline(client: Any, app: A
     page_ids = re.findall(r'<article class="status[^"]*" id="s-(\d+)"', html)
     assert page_ids == [s["id"] for s in api.json()]
     assert len(page_ids) >= 5
-    _ = alice_id

@@ -1,10 +1,15 @@
 """Rendering pages: one Jinja2 environment per language, filters, and the page response.
 
-Templates receive Mastodon entities as the API renders them (``app.state.renderer``),
-so the web UI and every other client show the same data. Autoescaping is on; the
-only HTML inserted unescaped is post and bio HTML, which ``safe_html`` passes
-through the same nh3 allow-list the domain uses when it stores it (a second
-line of defence for rows written by other paths, e.g. imports).
+Templates receive Mastodon entities as the API renders them (``app.state.presenter``
+and ``renderer``), so the web UI and every other client show the same data.
+Autoescaping is on; the only HTML inserted unescaped is post and bio HTML, which
+``safe_html`` passes through the same nh3 allow-list the domain uses when it stores
+it (a second line of defence for rows written by other paths, e.g. imports).
+
+A home page draws twenty post cards, so the per-card work is kept small: Babel
+results and sanitised HTML are cached (``i18n.py``, ``_sanitized``), the parts of a
+card every reader sees alike are drawn once (``CardParts``), and dict entities are
+read key-first (``_Environment``). bench/web_home.py measures the result.
 """
 
 from __future__ import annotations
@@ -230,15 +235,16 @@ def media_uploads(request: Request) -> bool:
 def base_context(request: Request, v: Visitor) -> dict[str, Any]:
     settings = get_ctx(request).settings
     renderer = request.app.state.renderer
+    full_path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return {
         "v": v,
         "me": renderer.account(v.account) if v.account is not None else None,
         "csrf": v.csrf,
         "lang": v.lang,
         "path": request.url.path,
-        "full_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        "full_path": full_path,
         #: Where log-in and the language switch return to (pages may narrow it).
-        "return_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        "return_path": full_path,
         "instance_title": settings.title,
         "max_chars": settings.max_status_chars,
         "streaming_url": settings.streaming_url,

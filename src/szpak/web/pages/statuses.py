@@ -3,6 +3,8 @@ from plain forms (the page script posts through the REST API instead, without a 
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
@@ -26,15 +28,20 @@ def _status_id(raw: str) -> int:
     return int(raw)
 
 
-def reply_prefix(status: dict[str, object], me: Account | None) -> str:
+def reply_prefix(status: dict[str, Any], me: Account | None) -> str:
     """``@author @others `` for a reply box: everyone in the conversation but the replier."""
     handles: list[str] = []
-    author = status["account"]
-    assert isinstance(author, dict)
-    for acct in [author["acct"], *(m["acct"] for m in status["mentions"])]:  # type: ignore[attr-defined]
+    for acct in [status["account"]["acct"], *(m["acct"] for m in status["mentions"])]:
         if (me is None or acct != me.acct) and acct not in handles:
             handles.append(acct)
     return "".join(f"@{h} " for h in handles)
+
+
+def reply_visibility(status: dict[str, Any], v: Visitor) -> str:
+    """A reply is never more public than what it answers."""
+    order = ["public", "unlisted", "private", "direct"]
+    mine = v.user.default_visibility if v.user else "public"
+    return max(mine, str(status["visibility"]), key=lambda x: order.index(x) if x in order else 0)
 
 
 @router.get("/@{username}/{status_id}")
@@ -57,16 +64,8 @@ async def status_page(request: Request, username: str, status_id: str) -> Respon
         thread = await reads.thread(s, request.app.state.presenter, st, v.account_id)
     return await page(
         request, "status.html", page_name="status", thread=thread,
-        reply_text=reply_prefix(thread.status, v.account), reply_visibility=_reply_visibility(thread.status, v),
+        reply_text=reply_prefix(thread.status, v.account), reply_visibility=reply_visibility(thread.status, v),
     )
-
-
-def _reply_visibility(status: dict[str, object], v: Visitor) -> str:
-    """A reply is never more public than what it answers."""
-    order = ["public", "unlisted", "private", "direct"]
-    mine = v.user.default_visibility if v.user else "public"
-    theirs = str(status["visibility"])
-    return max(mine, theirs, key=lambda x: order.index(x) if x in order else 0)
 
 
 @router.get("/_web/statuses/{status_id}")
