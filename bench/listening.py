@@ -380,6 +380,7 @@ def main() -> int:
                "SZPAK_DOMAIN": f"127.0.0.1:{port}", "SZPAK_HEARTBEAT_SECONDS": "5"}
         if args.redis:
             env["SZPAK_REDIS_URL"] = args.redis
+            env["SZPAK_REDIS_CHANNEL"] = f"szpak:bench-listening:{port}"
         elif args.workers > 1:
             print("--workers above 1 needs --redis (the listening stream hears other processes through it)")
             return 2

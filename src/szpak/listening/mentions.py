@@ -88,6 +88,18 @@ async def get_mention(session: AsyncSession, acting: Acting | None, mention_id: 
     return row[0], row[1], row[2], row[3]
 
 
+async def get_mentions(
+    session: AsyncSession, acting: Acting, mention_ids: Sequence[int]
+) -> dict[int, tuple[Mention, Status, Account, TrackedQuery]]:
+    """Several mentions of the acting organisation at once (those still shown)."""
+    if not mention_ids:
+        return {}
+    q = _visible(
+        select(Mention, Status, Account, TrackedQuery).join(TrackedQuery, TrackedQuery.id == Mention.query_id)
+    ).where(Mention.id.in_(set(mention_ids)), Mention.organisation_id == acting.organisation_id)
+    return {row[0].id: (row[0], row[1], row[2], row[3]) for row in await session.execute(q)}
+
+
 @dataclass
 class Bucket:
     start: datetime

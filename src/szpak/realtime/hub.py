@@ -323,13 +323,19 @@ class Hub:
         self.stats["closed"] += 1
 
     async def _acquire(self, account_id: int) -> AccountState:
-        state = self.accounts.get(account_id)
-        if state is not None:
+        # A state being loaded may be released meanwhile (its only connection went away,
+        # e.g. a browser tab navigating): then load it anew rather than fail this one.
+        for _ in range(3):
+            state = self.accounts.get(account_id)
+            if state is None:
+                return await self._load_state(account_id)
             if state.loading is not None:
                 await asyncio.shield(state.loading)
             if self.accounts.get(account_id) is state:
                 return state
-            raise StreamError(503, "Try again")
+        raise StreamError(503, "Try again")
+
+    async def _load_state(self, account_id: int) -> AccountState:
         state = AccountState(Relations(account_id), loading=asyncio.get_running_loop().create_future())
         self.accounts[account_id] = state
         try:

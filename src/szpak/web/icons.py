@@ -1,17 +1,17 @@
-"""Inline SVG icons (stroke drawings on a 24-unit grid), ready to put into a page.
+"""SVG icons (stroke drawings on a 24-unit grid).
 
-Inline, so that they need no request and follow the text colour (``currentColor``);
-decorative, so hidden from screen readers (the control around each one is labelled).
+Every page carries them once, as symbols (``SPRITE``, right after ``<body>``); each use
+is a ``<use href="#i-name">`` of a hundred bytes, so twenty post cards do not repeat the
+drawings. Inline in the page, they need no request, follow the text colour
+(``currentColor``) and stay within the CSP. They are decorative, hidden from screen
+readers: the control around each one is labelled.
 """
 
 from __future__ import annotations
 
 from markupsafe import Markup
 
-_OPEN = (
-    '<svg class="icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false" '
-    'fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">'
-)
+_STROKE = 'fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"'
 
 _PATHS = {
     "home": '<path d="M3 11.5 12 4l9 7.5"/><path d="M5.5 10v10h13V10"/><path d="M10 20v-5h4v5"/>',
@@ -30,7 +30,15 @@ _PATHS = {
     "image": '<rect x="3" y="4" width="18" height="16" rx="1"/><circle cx="9" cy="10" r="2"/><path d="m21 16-5-5-9 9"/>',
 }
 
-ICONS: dict[str, Markup] = {name: Markup(f"{_OPEN}{body}</svg>") for name, body in _PATHS.items()}
+SPRITE = Markup(
+    '<svg class="icon-sprite" aria-hidden="true" focusable="false" width="0" height="0">'
+    + "".join(f'<symbol id="i-{name}" viewBox="0 0 24 24" {_STROKE}>{body}</symbol>' for name, body in _PATHS.items())
+    + "</svg>"
+)
+ICONS: dict[str, Markup] = {
+    name: Markup(f'<svg class="icon" width="20" height="20" aria-hidden="true" focusable="false"><use href="#i-{name}"/></svg>')
+    for name in _PATHS
+}
 
 
 def icon(name: str) -> Markup:

@@ -31,7 +31,7 @@ from starlette.routing import Match
 
 from szpak.domain.formatting import sanitize
 from szpak.web.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Formatter, translations
-from szpak.web.icons import icon
+from szpak.web.icons import SPRITE, icon
 from szpak.web.session import Visitor, apply_cookies, get_ctx, visitor, web_state
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -182,7 +182,7 @@ def make_env(lang: str) -> Environment:
         number=_number, reltime=_relative, datetime=_datetime, date=_date, full=_full, safe_html=_safe_html, name=_name,
     )
     env.globals.update(
-        static=static_url, icon=icon, languages=LANGUAGES, language_names=LANGUAGE_NAMES, tr=_translator(lang),
+        static=static_url, icon=icon, icon_sprite=SPRITE, languages=LANGUAGES, language_names=LANGUAGE_NAMES, tr=_translator(lang),
         card_part=CardParts(env),
     )
     return env

@@ -24,6 +24,7 @@ ROUTE_MODULES = [
     "szpak.api.routes.listening",
     "szpak.realtime.streaming",
     "szpak.web.routes",
+    "szpak.web.listening",
 ]
 
 

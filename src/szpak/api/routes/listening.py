@@ -848,32 +848,53 @@ async def webhook_deliveries(
 # --- the live listening stream ---------------------------------------------------------------
 
 STREAM_EVENTS = (MentionCreated, MentionUpdated, MentionDeleted, AlertRaised)
+#: Events rendered together at most, when they pile up on a connection.
+STREAM_BATCH = 200
 
 
 def sse(event: str, data: Any) -> bytes:
     return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
 
-async def render_stream_event(request: Request, ctx: Context, acting: orgs.Acting, event: Event, viewer_id: int | None) -> bytes | None:
-    """One bus event as an SSE frame for this member, or None when there is nothing to show."""
-    if isinstance(event, MentionDeleted):
-        return sse("mention.delete", {"id": str(event.mention_id), "status_id": str(event.status_id), "query_id": str(event.query_id)})
-    if isinstance(event, (MentionCreated, MentionUpdated)):
+async def render_stream_events(
+    request: Request, ctx: Context, acting: orgs.Acting, events: Sequence[Event], viewer_id: int | None
+) -> list[bytes]:
+    """Bus events as SSE frames for this member, rendered together (a fixed number of
+    queries however many there are: under load a connection renders what piled up in
+    one go). A mention created and updated within one batch is sent once, as it is now."""
+    mention_ids = {e.mention_id for e in events if isinstance(e, (MentionCreated, MentionUpdated))}
+    alert_ids = {e.alert_id for e in events if isinstance(e, AlertRaised)}
+    rendered: dict[int, dict[str, Any]] = {}
+    alerts: dict[str, dict[str, Any]] = {}
+    if mention_ids or alert_ids:
         async with ctx.read() as s:
-            try:
-                row = await mention_reads.get_mention(s, acting, event.mention_id)
-            except NotFound:
-                return None
-            data = (await render_mentions(request, s, [row], viewer_id))[0]
-        return sse("mention" if isinstance(event, MentionCreated) else "mention.update", data)
-    if isinstance(event, AlertRaised):
-        async with ctx.read() as s:
-            alert = await s.get(ListeningAlert, event.alert_id)
-            if alert is None:
-                return None
-            rendered = await render_alerts(s, [alert], ctx.settings.base_url)
-        return sse("alert", rendered[0]) if rendered else None
-    return None
+            if mention_ids:
+                rows = await mention_reads.get_mentions(s, acting, list(mention_ids))
+                ordered = [rows[i] for i in sorted(rows)]
+                for row, data in zip(ordered, await render_mentions(request, s, ordered, viewer_id)):
+                    rendered[row[0].id] = data
+            if alert_ids:
+                found = list(await s.scalars(select(ListeningAlert).where(ListeningAlert.id.in_(alert_ids))))
+                alerts = {a["id"]: a for a in await render_alerts(s, found, ctx.settings.base_url)}
+    created = {e.mention_id for e in events if isinstance(e, MentionCreated)}
+    frames: list[bytes] = []
+    sent: set[int] = set()
+    for event in events:
+        if isinstance(event, MentionDeleted):
+            frames.append(sse("mention.delete", {
+                "id": str(event.mention_id), "status_id": str(event.status_id), "query_id": str(event.query_id),
+            }))
+        elif isinstance(event, (MentionCreated, MentionUpdated)):
+            data = rendered.get(event.mention_id)
+            if data is None or event.mention_id in sent:
+                continue
+            sent.add(event.mention_id)
+            frames.append(sse("mention" if event.mention_id in created else "mention.update", data))
+        elif isinstance(event, AlertRaised):
+            alert = alerts.get(str(event.alert_id))
+            if alert is not None:
+                frames.append(sse("alert", alert))
+    return frames
 
 
 @router.get(
@@ -927,9 +948,15 @@ async def listening_stream(
                     continue
                 if event is None:
                     return
-                frame = await render_stream_event(request, ctx, acting, event, viewer.account_id)
-                if frame is not None:
-                    yield frame
+                batch = [event]
+                while not queue.empty() and len(batch) < STREAM_BATCH:
+                    more = queue.get_nowait()
+                    if more is None:
+                        return
+                    batch.append(more)
+                frames_ = await render_stream_events(request, ctx, acting, batch, viewer.account_id)
+                if frames_:
+                    yield b"".join(frames_)
         except DomainError:
             return
         finally:
