@@ -12,13 +12,12 @@ import json
 import math
 import random
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from scipy import stats as scipy_stats
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from szpak.domain.events import AlertRaised, Event
 from szpak.listening.alerts import (
@@ -27,11 +26,10 @@ from szpak.listening.alerts import (
     Replay,
     binomial_tail,
     make_baseline,
-    minute_of,
     poisson_tail,
 )
 from szpak.listening.runtime import ListeningRuntime
-from szpak.storage.models.listening import ListeningAlert, Mention, TrackedQuery
+from szpak.storage.models.listening import ListeningAlert
 
 from .conftest import P, quiet_query, settle, sse_events, store_mentions
 

@@ -81,7 +81,7 @@ async def test_error_says_where(client: Any) -> None:
     ala = await client.make_user("ala")
     org = await make_org(ala)
     r = await ala.post(f"{P}/organisations/{org}/queries", json={"query": "Orlen AND (cena OR"})
-    assert r.status_code == 422 and "at character" in r.json()["error"]
+    assert r.status_code == 422 and "position" in r.json()["error"]
 
 
 async def test_a_10000_term_paste_is_refused_fast(client: Any) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from functools import cache
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -89,7 +90,10 @@ async def authenticate(session: AsyncSession, login: str, password: str) -> User
 async def open_session(
     tx: Tx, *, user_id: int, application_id: int, key_hash: str, token_hash: str, user_agent: str = ""
 ) -> WebSession:
-    """Record a logged-in browser: its session and the token its page scripts use."""
+    """Record a logged-in browser: its session and the token its page scripts use. The
+    user's sessions that have expired meanwhile are cleared away here, so the table keeps
+    only live sessions without a sweeper."""
+    await _purge(tx, WebSession.user_id == user_id)
     token = AccessToken(
         token_hash=token_hash, application_id=application_id, user_id=user_id, scopes=" ".join(WEB_SCOPES)
     )
@@ -165,11 +169,15 @@ async def change_password(tx: Tx, user_id: int, *, current: str, new: str, keep_
     await close_other_sessions(tx, user_id, keep_key_hash=keep_key_hash)
 
 
-async def purge_expired(tx: Tx) -> int:
-    """Forget sessions past their expiry (their tokens are revoked with them)."""
+async def _purge(tx: Tx, *where: Any) -> int:
     now = datetime.now(timezone.utc)
-    rows = list(await tx.session.scalars(select(WebSession).where(WebSession.expires_at <= now)))
+    rows = list(await tx.session.scalars(select(WebSession).where(WebSession.expires_at <= now, *where)))
     await _revoke_tokens(tx, [r.token_id for r in rows])
     if rows:
         await tx.session.execute(delete(WebSession).where(WebSession.id.in_([r.id for r in rows])))
     return len(rows)
+
+
+async def purge_expired(tx: Tx) -> int:
+    """Forget every session past its expiry (their tokens are revoked with them)."""
+    return await _purge(tx)

@@ -1,4 +1,5 @@
-"""The listening step of the post pipeline: match, classify, store, announce.
+"""The listening step of the post pipeline: match, store, announce (and hand the
+post to the sentiment stage, labeller.py).
 
 ``domain/statuses.py`` enqueues a durable job in the same transaction as every
 original post (``status.created``), edit (``status.updated``) and deletion
@@ -33,8 +34,8 @@ from szpak.domain.events import MentionCreated, MentionDeleted, MentionUpdated
 from szpak.jobs.runner import handler
 from szpak.listening.alerts import minute_of
 from szpak.listening.queries import QUERIES_VERSION, WEBHOOKS_VERSION, read_versions
-from szpak.storage.models import Account, Status
 from szpak.storage.ids import new_id
+from szpak.storage.models import Account, Status
 from szpak.storage.models.listening import ListeningVersion, Mention, TrackedQuery, Webhook
 from szpak.text import Match, Matcher, QueryError, html_to_text
 
@@ -197,7 +198,7 @@ class Outcome:
     created: list[int]
     updated: list[int]
     deleted: list[int]
-    #: Queries that got a new mention (their alerts were checked).
+    #: Queries that got a new mention (their volume windows were counted).
     queries: list[int]
     #: Of those, the ones whose window holds enough mentions for an alert.
     hot: dict[int, tuple[int, int]] = field(default_factory=dict)

@@ -32,7 +32,8 @@ def check_query(text: str) -> Query:
     try:
         return parse(text)
     except QueryError as exc:
-        where = f" (at character {exc.position + 1})" if exc.position is not None else ""
+        # The parser's messages usually say where already ("... at position 6 ...", 0-based).
+        where = "" if exc.position is None or "position" in exc.message else f" (at position {exc.position})"
         raise Invalid(f"Validation failed: Query {exc.message}{where}") from None
 
 

@@ -258,7 +258,7 @@ async def mention_fragment(request: Request, organisation_id: str, mention_id: s
         row = await mention_reads.get_mention(s, acting, _id(mention_id))
         [item] = await render_mentions(request, s, [row], v.account_id)
     return await page(
-        request, "listening/mention.html", t=texts(v), item=item, can_correct=acting.can(orgs.CAN_WRITE),
+        request, "listening/fragment.html", t=texts(v), item=item, can_correct=acting.can(orgs.CAN_WRITE),
         sentiments=list(SENTIMENTS), here=f"/listening/{acting.organisation_id}",
     )
 

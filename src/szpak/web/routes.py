@@ -31,7 +31,13 @@ def _mounted(app: FastAPI, path: str) -> bool:
 
 def setup(app: FastAPI) -> None:
     settings = app.state.settings
-    app.state.web = WebState(keys=Keys(load_secret(settings)))
+    state = app.state.web = WebState(keys=Keys(load_secret(settings)))
+
+    async def listen(app: FastAPI) -> None:
+        """Sessions cached in this process hear about revoked tokens and changed accounts."""
+        app.state.ctx.bus.subscribe(state.sessions.on_event)
+
+    app.state.startup_hooks.append(listen)
     if not _mounted(app, "/static"):
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(consent.PreloadVisitor)

@@ -17,6 +17,8 @@ without being stored anywhere.
 from __future__ import annotations
 
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from datetime import datetime, timezone
@@ -30,7 +32,9 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from szpak.domain import web_sessions
-from szpak.domain.context import Context
+from szpak.domain.context import Context, Tx
+from szpak.domain.errors import NotFound
+from szpak.domain.events import AccountUpdated, Event, TokenRevoked
 from szpak.domain.oauth import hash_token
 from szpak.storage.models import AccessToken, Account, User, WebSession
 from szpak.storage.models.base import UTCDateTime
@@ -49,12 +53,52 @@ class CsrfError(Exception):
     """A form came without a valid token (or from another site)."""
 
 
+class SessionCache:
+    """Recently seen sessions, so that a page does not load its user and account every time.
+
+    The same bargain as the API's token cache: an entry lives at most ``TTL`` seconds and
+    is dropped at once, in every process, when the bus says its token was revoked (log
+    out, a password change elsewhere) or its account changed (profile, suspension)."""
+
+    TTL = 30.0
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic, capacity: int = 50_000) -> None:
+        self.clock = clock
+        self.capacity = capacity
+        self._entries: dict[str, tuple[float, str, User, Account, datetime]] = {}
+
+    def get(self, key_hash: str, now: datetime) -> tuple[User, Account] | None:
+        hit = self._entries.get(key_hash)
+        if hit is None or hit[0] < self.clock() or hit[4] <= now:
+            return None
+        return hit[2], hit[3]
+
+    def put(self, key_hash: str, token_hash: str, user: User, account: Account, expires_at: datetime) -> None:
+        if len(self._entries) >= self.capacity:
+            self._entries.clear()
+        self._entries[key_hash] = (self.clock() + self.TTL, token_hash, user, account, expires_at)
+
+    def drop(self, key_hash: str) -> None:
+        self._entries.pop(key_hash, None)
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, TokenRevoked):
+            stale = [k for k, e in self._entries.items() if e[1] == event.token_hash]
+        elif isinstance(event, AccountUpdated):
+            stale = [k for k, e in self._entries.items() if e[3].id == event.account_id]
+        else:
+            return
+        for key in stale:
+            self._entries.pop(key, None)
+
+
 @dataclass
 class WebState:
     """What the web UI keeps per application: keys, the log-in guard, the web app's id."""
 
     keys: Keys
     guard: LoginGuard = field(default_factory=LoginGuard)
+    sessions: SessionCache = field(default_factory=SessionCache)
     web_app_id: int | None = None
     #: Whether the server takes uploads (``POST /api/v2/media``); found on the first page.
     media_uploads: bool | None = None
@@ -93,6 +137,15 @@ class Visitor:
         return self.signed_in.account.id if self.signed_in else None
 
 
+async def acting_account(tx: Tx, v: Visitor) -> Account:
+    """The reader's account loaded in this transaction, for domain actions: the copy on the
+    visitor may be a few seconds old (``SessionCache``) and is shared by concurrent requests."""
+    account = await tx.session.get(Account, v.account_id) if v.account_id is not None else None
+    if account is None:
+        raise NotFound()
+    return account
+
+
 def web_state(request: Request) -> WebState:
     return request.app.state.web  # type: ignore[no-any-return]
 
@@ -106,10 +159,10 @@ def client_address(request: Request) -> str:
 
 
 @cache
-def _session_statement() -> Select[tuple[User, Account]]:
+def _session_statement() -> Select[tuple[User, Account, datetime]]:
     """The user and account of a live session whose token still stands (built once)."""
     return (
-        select(User, Account)
+        select(User, Account, WebSession.expires_at)
         .join(WebSession, WebSession.user_id == User.id)
         .join(Account, Account.id == User.account_id)
         .join(AccessToken, AccessToken.id == WebSession.token_id)
@@ -123,14 +176,22 @@ def _session_statement() -> Select[tuple[User, Account]]:
 
 async def _load_signed_in(request: Request, keys: Keys, key: str) -> SignedIn | None:
     key_hash = sha256_hex(key)
-    async with get_ctx(request).read() as s:
-        row = (await s.execute(_session_statement(), {"key_hash": key_hash, "now": datetime.now(timezone.utc)})).first()
-    if row is None:
-        return None
-    user, account = row
+    token = keys.derive("token", key)
+    cache = web_state(request).sessions
+    now = datetime.now(timezone.utc)
+    hit = cache.get(key_hash, now)
+    if hit is None:
+        async with get_ctx(request).read() as s:
+            row = (await s.execute(_session_statement(), {"key_hash": key_hash, "now": now})).first()
+        if row is None:
+            return None
+        user, account, expires_at = row
+        cache.put(key_hash, hash_token(token), user, account, expires_at)
+    else:
+        user, account = hit
     if user.disabled or not user.approved or account.suspended_at is not None:
         return None
-    return SignedIn(key=key, key_hash=key_hash, user=user, account=account, token=keys.derive("token", key))
+    return SignedIn(key=key, key_hash=key_hash, user=user, account=account, token=token)
 
 
 async def visitor(request: Request) -> Visitor:
@@ -241,6 +302,7 @@ def remember(request: Request, response: Response, key: str) -> None:
 async def log_out(request: Request, response: Response) -> None:
     key = request.cookies.get(SESSION_COOKIE)
     if key:
+        web_state(request).sessions.drop(sha256_hex(key))
         async with get_ctx(request).tx() as tx:
             await web_sessions.close_session(tx, sha256_hex(key))
     secure = get_ctx(request).settings.scheme == "https"

@@ -21,7 +21,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from szpak.api.deps import current_ctx, Viewer, get_ctx, parse_id, require
+from szpak.api.deps import Viewer, current_ctx, parse_id, require
 from szpak.api.errors import APIError
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.api.serializers import Renderer, iso

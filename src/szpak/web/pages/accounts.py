@@ -14,7 +14,7 @@ from szpak.storage.models import Account
 from szpak.web import reads
 from szpak.web.forms import login_redirect, parse_max_id, posted_form, safe_next, see_other, text
 from szpak.web.render import page
-from szpak.web.session import Visitor, get_ctx, visitor
+from szpak.web.session import Visitor, acting_account, get_ctx, visitor
 
 router = APIRouter()
 
@@ -95,10 +95,11 @@ async def _change(request: Request, username: str, *, follow: bool) -> Response:
     async with ctx.read() as s:
         target = await _account(s, username, v)
     async with ctx.tx() as tx:
+        actor = await acting_account(tx, v)
         if follow:
-            await relationships.follow(tx, v.account, target.id)
+            await relationships.follow(tx, actor, target.id)
         else:
-            await relationships.unfollow(tx, v.account, target.id)
+            await relationships.unfollow(tx, actor, target.id)
     return see_other(safe_next(text(form, "next"), f"/@{target.username}"))
 
 

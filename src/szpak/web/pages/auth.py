@@ -123,9 +123,10 @@ async def switch_language(request: Request) -> Response:
     response = see_other(safe_next(text(form, "next")))
     if lang not in LANGUAGES:
         return response
-    if v.user is not None:
+    if v.signed_in is not None:
         async with get_ctx(request).tx() as tx:
-            await web_sessions.set_locale(tx, v.user.id, lang)
+            await web_sessions.set_locale(tx, v.signed_in.user.id, lang)
+        web_state(request).sessions.drop(v.signed_in.key_hash)
     response.set_cookie(
         LANG_COOKIE, lang, max_age=YEAR, path="/", httponly=True, samesite="lax",
         secure=get_ctx(request).settings.scheme == "https",

@@ -17,7 +17,7 @@ from szpak.web import reads
 from szpak.web.forms import domain_message, login_redirect, posted_form, safe_next, see_other, text
 from szpak.web.media import attach_upload
 from szpak.web.render import page
-from szpak.web.session import Visitor, get_ctx, visitor
+from szpak.web.session import Visitor, acting_account, get_ctx, visitor
 
 router = APIRouter()
 
@@ -104,9 +104,10 @@ async def post_status(request: Request) -> Response:
     upload = form.get("media")
     try:
         async with get_ctx(request).tx() as tx:
+            author = await acting_account(tx, v)
             if isinstance(upload, UploadFile) and upload.filename:
-                draft.media_ids = [await attach_upload(tx, request, v.account, upload, text(form, "media_description"))]
-            status = await status_actions.create_status(tx, v.account, draft)
+                draft.media_ids = [await attach_upload(tx, request, author, upload, text(form, "media_description"))]
+            status = await status_actions.create_status(tx, author, draft)
     except DomainError as exc:
         return await page(
             request, "compose_error.html", page_name="compose", error=domain_message(exc), draft=draft,
@@ -129,7 +130,7 @@ async def _act(request: Request, status_id: str, action: str) -> Response:
         "delete": status_actions.delete_status,
     }
     async with get_ctx(request).tx() as tx:
-        await actions[action](tx, v.account, sid)
+        await actions[action](tx, await acting_account(tx, v), sid)
     return see_other(safe_next(text(form, "next"), "/home"))
 
 
