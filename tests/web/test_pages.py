@@ -315,3 +315,13 @@ async def test_cached_card_parts_follow_edits_and_profile_changes(client: Any, b
     async with new_browser(client.app, **{"accept-language": "en"}) as english:
         html = (await english.page("/explore")).text
         assert "Show content" in html and "Pokaż treść" not in html
+
+
+async def test_fragment_forms_return_to_the_page_they_are_inserted_into(client: Any, browser: Browser) -> None:
+    await browser.sign_up("alice")
+    await browser.post_status("mój wpis")
+    sid = re.search(r'action="/statuses/(\d+)/delete"', (await browser.page("/home")).text).group(1)  # type: ignore[union-attr]
+    html = (await browser.page(f"/_web/statuses/{sid}", params={"next": "/tags/x?max_id=5"})).text
+    assert 'name="next" value="/tags/x?max_id=5"' in html
+    html = (await browser.page(f"/_web/statuses/{sid}", params={"next": "//evil.example"})).text
+    assert 'name="next" value="/home"' in html

@@ -12,7 +12,6 @@ from ``N_``/``_`` in the web package's Python modules.
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 from babel.messages.catalog import Catalog, Message
@@ -57,7 +56,6 @@ def update() -> None:
         catalog.obsolete.clear()
         catalog._num_plurals, catalog._plural_expr = None, None  # type: ignore[attr-defined]
         catalog.mime_headers = [(k, v) for k, v in catalog.mime_headers if k != "Plural-Forms"]
-        catalog.revision_date = datetime.now(timezone.utc)
         catalog.fuzzy = False
         catalog.project, catalog.version = "Szpak", "0.1"
         catalog.last_translator = catalog.language_team = "Szpak maintainers"

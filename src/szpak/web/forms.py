@@ -101,6 +101,11 @@ def safe_next(value: str | None, default: str = "/") -> str:
     return value
 
 
+def fragment_home(request: Request) -> str:
+    """The page a fragment is inserted into (``?next=``), where its forms return."""
+    return safe_next(request.query_params.get("next"), "/home")
+
+
 def see_other(path: str) -> RedirectResponse:
     """Post/redirect/get: a 303 so that reloading the result does not post again."""
     return RedirectResponse(path, status_code=303)

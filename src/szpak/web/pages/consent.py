@@ -7,6 +7,7 @@ beforehand by ``PreloadVisitor`` for ``/oauth/authorize`` requests.
 
 from __future__ import annotations
 
+import inspect
 
 from fastapi import Request
 from starlette.requests import Request as StarletteRequest
@@ -14,7 +15,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from szpak.storage.models import Account, Application, User
-from szpak.web.i18n import N_, Formatter
+from szpak.web.i18n import DEFAULT_TIMEZONE, N_, Formatter
 from szpak.web.render import render_for
 from szpak.web.session import Visitor, get_ctx, visitor
 
@@ -54,7 +55,7 @@ def render_authorize(
     v: Visitor | None = getattr(request.state, "web_visitor", None)
     if v is None:  # not preloaded (should not happen): draw it for an anonymous reader
         lang = request.app.state.settings.default_locale
-        v = Visitor(None, lang, "Europe/Warsaw", "", Formatter(lang))
+        v = Visitor(None, lang, DEFAULT_TIMEZONE, "", Formatter(lang))
     hidden = dict(params)
     if hidden:
         hidden["lang"] = v.lang  # later errors from the OAuth module come in the reader's language
@@ -80,7 +81,9 @@ class PreloadVisitor:
             request = StarletteRequest(scope)
             v = await visitor(request)  # type: ignore[arg-type]
             hook = getattr(request.app.state, "session_user", None)
-            user = await hook(request) if hook is not None else None
+            user = hook(request) if hook is not None else None
+            if inspect.isawaitable(user):
+                user = await user
             account = None
             if user is not None:
                 account = v.account if v.user is not None and v.user.id == user.id else None

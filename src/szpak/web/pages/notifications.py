@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from szpak.domain.errors import NotFound
 from szpak.web import reads
-from szpak.web.forms import login_redirect, parse_max_id
+from szpak.web.forms import fragment_home, login_redirect, parse_max_id
 from szpak.web.render import page
 from szpak.web.session import get_ctx, visitor
 
@@ -35,4 +35,4 @@ async def notification_fragment(request: Request, notification_id: str) -> Respo
         )
     if not listing.items:
         raise NotFound()
-    return await page(request, "fragments/notification.html", n=listing.items[0])
+    return await page(request, "fragments/notification.html", n=listing.items[0], full_path=fragment_home(request))

@@ -14,7 +14,7 @@ from szpak.domain.errors import DomainError, NotFound
 from szpak.domain.visibility import can_see
 from szpak.storage.models import Account, Status
 from szpak.web import reads
-from szpak.web.forms import domain_message, login_redirect, posted_form, safe_next, see_other, text
+from szpak.web.forms import domain_message, fragment_home, login_redirect, posted_form, safe_next, see_other, text
 from szpak.web.media import attach_upload
 from szpak.web.render import page
 from szpak.web.session import Visitor, acting_account, get_ctx, visitor
@@ -80,7 +80,7 @@ async def status_fragment(request: Request, status_id: str) -> Response:
         rendered = await reads.one_status(s, request.app.state.presenter, st.id, v.account_id)
     if rendered is None:
         raise NotFound()
-    return await page(request, "fragments/status.html", s=rendered)
+    return await page(request, "fragments/status.html", s=rendered, full_path=fragment_home(request))
 
 
 def _draft(form: FormData) -> status_actions.StatusDraft:

@@ -84,8 +84,10 @@
     return fetch(path, init);
   }
 
+  /* A fragment's forms return to this page after they post, so it is told where it goes. */
   async function fragment(url) {
-    const res = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
+    const here = encodeURIComponent(window.location.pathname + window.location.search);
+    const res = await fetch(url + "?next=" + here, { credentials: "same-origin", headers: { Accept: "text/html" } });
     if (!res.ok) return null;
     const template = document.createElement("template");
     template.innerHTML = (await res.text()).trim();
@@ -292,13 +294,14 @@
 
   function handle(message) {
     const stream = Array.isArray(message.stream) ? message.stream : [];
-    const payload = typeof message.payload === "string" ? parseJSON(message.payload) : message.payload;
-    switch (message.event) {
-      case "update": onUpdate(stream, payload); break;
-      case "notification": onNotification(payload); break;
-      case "delete": onDelete(typeof payload === "string" || typeof payload === "number" ? payload : message.payload); break;
-      default: break;
+    if (message.event === "delete") {
+      // The payload is the bare id; parsed as JSON it would lose digits (ids exceed 2^53).
+      onDelete(String(message.payload));
+      return;
     }
+    const payload = typeof message.payload === "string" ? parseJSON(message.payload) : message.payload;
+    if (message.event === "update") onUpdate(stream, payload);
+    else if (message.event === "notification") onNotification(payload);
   }
 
   let retryDelay = 1000;
@@ -337,9 +340,10 @@
       const message = parseJSON(event.data);
       if (message) handle(message);
     });
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", (event) => {
       socket = null;
       setLiveState("closed");
+      if (event.code === 1008) return; // the token was revoked (logged out elsewhere): stop
       window.setTimeout(connect, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 30000);
     });
