@@ -5,12 +5,19 @@ The model lives in ``szpak.listening.sentiment`` (``get_model().predict(texts)``
 loaded once per process, on first use. When it is missing or broken, mentions are
 still stored, with no sentiment (``None``): a mention is never lost for want of a
 label, and a member can set it by hand.
+
+``predict_async`` runs the model off the event loop: in a worker thread, or — in a
+running server (``use_process``) — in a child process of its own, because much of the
+model is Python code that holds the GIL and would slow every request of the server.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import multiprocessing
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from typing import Protocol
 
 from szpak.storage.models.listening import SENTIMENTS
@@ -56,10 +63,56 @@ class Classifier:
         except Exception:
             log.exception("sentiment model failed on %d texts", len(texts))
             return [(None, None)] * len(texts)
-        results: list[Prediction] = []
-        for label, confidence in out:
-            if label not in SENTIMENTS:
-                results.append((None, None))
-            else:
-                results.append((label, max(0.0, min(1.0, float(confidence)))))
-        return results
+        return _clean(out, len(texts))
+
+    # --- off the event loop -------------------------------------------------------------
+
+    _pool: ProcessPoolExecutor | None = None
+
+    def use_process(self) -> None:
+        """Predict in a child process from now on (only for the shipped model: an injected
+        one, as in tests, stays in this process)."""
+        if self._load and self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self.name = "SentimentModel (child process)"
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    async def predict_async(self, texts: Sequence[str]) -> list[Prediction]:
+        if not texts:
+            return []
+        if self._pool is not None:
+            try:
+                out = await asyncio.get_running_loop().run_in_executor(self._pool, _child_predict, list(texts))
+                return _clean(out, len(texts))
+            except Exception:  # a dead child: carry on in this process
+                log.exception("sentiment child process failed; predicting in this process")
+                self.close()
+        return await asyncio.to_thread(self.predict, texts)
+
+
+def _clean(out: Sequence[tuple[str | None, float | None]], n: int) -> list[Prediction]:
+    if len(out) != n:
+        log.error("sentiment model gave %d labels for %d texts", len(out), n)
+        return [(None, None)] * n
+    results: list[Prediction] = []
+    for label, confidence in out:
+        if label not in SENTIMENTS or confidence is None:
+            results.append((None, None))
+        else:
+            results.append((label, max(0.0, min(1.0, float(confidence)))))
+    return results
+
+
+_CHILD: Classifier | None = None
+
+
+def _child_predict(texts: list[str]) -> list[Prediction]:
+    """In the child process: the shipped model, loaded on first use."""
+    global _CHILD
+    if _CHILD is None:
+        _CHILD = Classifier()
+    return _CHILD.predict(texts)

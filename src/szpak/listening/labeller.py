@@ -132,7 +132,7 @@ class Labeller:
         if not posts:
             return len(status_ids)
         texts = [listening_text(p) for p in posts]
-        labels = await asyncio.to_thread(self.rt.classifier.predict, texts)
+        labels = await self.rt.classifier.predict_async(texts)
         hot_queries: dict[int, datetime] = {}
         async with self.ctx.tx() as tx:
             s = tx.session

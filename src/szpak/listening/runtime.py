@@ -43,15 +43,17 @@ class ListeningRuntime:
             self.deliverer.wake()
 
     async def start(self) -> None:
-        """Build the matcher in the background and start delivering."""
+        """Build the matcher in the background, start labelling (the model in a child
+        process) and delivering."""
+        if not __import__("os").environ.get("AB_THREAD"): self.classifier.use_process()
         self._warm = asyncio.create_task(self._warm_up(), name="szpak-listening-warm-up")
         await self.labeller.start()
         await self.deliverer.start()
 
     async def _warm_up(self) -> None:
         try:
-            # Load the sentiment model now, in a thread, not on the first mention.
-            await asyncio.to_thread(self.classifier.predict, ["rozgrzewka"])
+            # Load the sentiment model now, not on the first mention.
+            await self.classifier.predict_async(["rozgrzewka"])
             async with self.ctx.read() as s:
                 versions = await read_versions(s)
             await self.matchers.current(versions)
@@ -63,6 +65,7 @@ class ListeningRuntime:
             self._warm.cancel()
         await self.labeller.stop()
         await self.deliverer.stop()
+        self.classifier.close()
         self._unsubscribe()
 
 
