@@ -480,3 +480,19 @@ async def test_live_stream_delivers_mentions(client: Any, listening: ListeningRu
                 assert kind in ("mention.update", "mention.delete")
             assert data["status_id"] == post["id"]
             await received.aclose()
+
+
+async def test_the_shipped_model_runs_in_a_child_process() -> None:
+    """In a server the model runs apart from the event loop; an injected one stays here."""
+    shipped = Classifier()
+    shipped.use_process()
+    try:
+        out = await shipped.predict_async(["Świetny sklep, polecam każdemu", "Dramat, paczka zginęła, nigdy więcej"])
+    finally:
+        await shipped.close()
+    assert [label for label, _ in out] == ["positive", "negative"]
+    assert all(0.5 < (confidence or 0) <= 1 for _, confidence in out)
+    injected = Classifier(KeywordSentiment())
+    injected.use_process()
+    assert await injected.predict_async(["dramat"]) == [("negative", 0.9)]
+    await injected.close()

@@ -76,10 +76,10 @@ class Classifier:
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
             self.name = "SentimentModel (child process)"
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:  # wait for the child to exit (in a thread: not on the loop)
+            await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
 
     async def predict_async(self, texts: Sequence[str]) -> list[Prediction]:
         if not texts:
@@ -90,7 +90,7 @@ class Classifier:
                 return _clean(out, len(texts))
             except Exception:  # a dead child: carry on in this process
                 log.exception("sentiment child process failed; predicting in this process")
-                self.close()
+                await self.close()
         return await asyncio.to_thread(self.predict, texts)
 
 

@@ -45,7 +45,7 @@ class ListeningRuntime:
     async def start(self) -> None:
         """Build the matcher in the background, start labelling (the model in a child
         process) and delivering."""
-        if not __import__("os").environ.get("AB_THREAD"): self.classifier.use_process()
+        self.classifier.use_process()
         self._warm = asyncio.create_task(self._warm_up(), name="szpak-listening-warm-up")
         await self.labeller.start()
         await self.deliverer.start()
@@ -65,7 +65,7 @@ class ListeningRuntime:
             self._warm.cancel()
         await self.labeller.stop()
         await self.deliverer.stop()
-        self.classifier.close()
+        await self.classifier.close()
         self._unsubscribe()
 
 
