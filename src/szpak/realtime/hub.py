@@ -93,16 +93,6 @@ class ListSource(Protocol):
     async def members(self, session: AsyncSession, list_id: int) -> set[int]: ...
 
 
-class NoLists:
-    """Until lists exist, no list can be streamed."""
-
-    async def owner(self, session: AsyncSession, list_id: int) -> int | None:
-        return None
-
-    async def members(self, session: AsyncSession, list_id: int) -> set[int]:
-        return set()
-
-
 @dataclass(eq=False)
 class AccountState:
     """One connected account: its relations, its connections and their account-scoped streams."""

@@ -21,7 +21,7 @@ from pydantic import Field, field_validator
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from szpak.api.deps import current_ctx, Viewer, get_ctx, maybe, parse_id, require, viewer_account_id
+from szpak.api.deps import current_ctx, Viewer, maybe, parse_id, require, viewer_account_id
 from szpak.api.errors import APIError
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.api.params import Params, body, query

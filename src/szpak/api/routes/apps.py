@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from szpak.api.deps import current_ctx, Viewer, get_ctx, require
+from szpak.api.deps import current_ctx, Viewer, require
 from szpak.api.errors import APIError
 from szpak.api.params import Params, body
 from szpak.domain import oauth

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import or_, select
 
-from szpak.api.deps import current_ctx, Viewer, get_ctx, require
+from szpak.api.deps import current_ctx, Viewer, require
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.api.routes.accounts import edge_page
 from szpak.domain.context import Context

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
-from szpak.api.deps import current_ctx, Viewer, get_ctx, parse_id, require
+from szpak.api.deps import current_ctx, Viewer, parse_id, require
 from szpak.api.pagination import Page, page_params
 from szpak.api.routes.accounts import edge_page, relationship_of
 from szpak.domain import relationships as graph_actions

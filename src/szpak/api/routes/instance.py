@@ -20,7 +20,7 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy import func, select
 
 from szpak import __version__
-from szpak.api.deps import current_ctx, Viewer, get_ctx, require
+from szpak.api.deps import current_ctx, Viewer, require
 from szpak.api.responses import JSON
 from szpak.domain.context import Context
 from szpak.domain.errors import NotFound

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import Field, field_validator
 from sqlalchemy import select
 
-from szpak.api.deps import current_ctx, Viewer, get_ctx, require
+from szpak.api.deps import current_ctx, Viewer, require
 from szpak.api.params import Params, body, query
 from szpak.domain import markers as marker_actions
 from szpak.domain.context import Context

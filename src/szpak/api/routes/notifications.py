@@ -19,7 +19,7 @@ from pydantic import Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from szpak.api.deps import current_ctx, Viewer, get_ctx, parse_id, require
+from szpak.api.deps import current_ctx, Viewer, parse_id, require
 from szpak.api.errors import APIError
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.api.params import Params, query

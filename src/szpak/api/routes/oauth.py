@@ -36,7 +36,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from szpak.api.deps import current_ctx, Viewer, get_ctx, require
+from szpak.api.deps import current_ctx, Viewer, require
 from szpak.api.errors import APIError
 from szpak.api.params import read_params
 from szpak.api.responses import JSON

@@ -28,7 +28,7 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from szpak.api.deps import current_ctx, Viewer, get_ctx, maybe, viewer_account_id
+from szpak.api.deps import current_ctx, Viewer, maybe, viewer_account_id
 from szpak.api.errors import APIError, unauthorized
 from szpak.api.pagination import Page, page_params
 from szpak.api.params import Params, query

@@ -17,7 +17,7 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from szpak.api.deps import current_ctx, Viewer, get_ctx, maybe, parse_id, require, viewer_account_id
+from szpak.api.deps import current_ctx, Viewer, maybe, parse_id, require, viewer_account_id
 from szpak.api.errors import APIError
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.api.responses import JSON

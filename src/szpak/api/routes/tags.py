@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
-from szpak.api.deps import current_ctx, Viewer, get_ctx, maybe
+from szpak.api.deps import current_ctx, Viewer, maybe
 from szpak.domain.context import Context
 from szpak.domain.errors import NotFound
 from szpak.storage.models import Tag

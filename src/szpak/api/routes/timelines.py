@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import BigInteger, ColumnElement, Integer, Select, bindparam, or_, select
 
-from szpak.api.deps import current_ctx, Viewer, get_ctx, maybe, require, viewer_account_id
+from szpak.api.deps import current_ctx, Viewer, maybe, require, viewer_account_id
 from szpak.api.responses import JSON
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.domain.context import Context
