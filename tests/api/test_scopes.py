@@ -163,6 +163,11 @@ ROUTES: dict[str, Need] = {
     "GET /api/v1/streaming/{path:path}": stream("read:notifications", "/api/v1/streaming/user/notification"),
     "WS /api/v1/streaming": Need(skip="WebSocket: covered by the streaming tests"),
     "WS /api/v1/streaming/": Need(skip="WebSocket: covered by the streaming tests"),
+    # --- area: media (add this area's routes below this line) ---
+    # --- area: polls-scheduled (add this area's routes below this line) ---
+    # --- area: tags-conversations-social (add this area's routes below this line) ---
+    # --- area: filters-reports-admin (add this area's routes below this line) ---
+    # --- area: trends-instance-directory (add this area's routes below this line) ---
     # Szpak's own API (brand tools): no Mastodon counterpart and no granular scopes;
     # the top-level ``read`` for reads and ``write`` for changes.
     "GET /api/szpak/v1/organisations": token("read"),

@@ -22,6 +22,11 @@ ROUTE_MODULES = [
     "szpak.api.routes.instance",
     "szpak.api.routes.tags",
     "szpak.api.routes.listening",
+    # --- area: media ---
+    # --- area: polls-scheduled ---
+    # --- area: tags-conversations-social ---
+    # --- area: filters-reports-admin ---
+    # --- area: trends-instance-directory ---
     "szpak.realtime.streaming",
     "szpak.web.routes",
     "szpak.web.listening",

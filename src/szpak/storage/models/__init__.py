@@ -23,6 +23,11 @@ from .statuses import (
     Tag,
 )
 from .web import WebSession
+# --- area: media ---
+# --- area: polls-scheduled ---
+# --- area: tags-conversations-social ---
+# --- area: filters-reports-admin ---
+# --- area: trends-instance-directory ---
 
 __all__ = [
     "ACCOUNT_KINDS", "NOTIFICATION_TYPES", "VISIBILITIES",
