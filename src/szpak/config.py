@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     listening_alert_cooldown_seconds: int = Field(3600, ge=0)
     #: Seconds to wait for a webhook target to answer.
     webhook_timeout_seconds: float = Field(5.0, gt=0, le=60)
+    #: Let webhooks target loopback, private, link-local and other non-public addresses.
+    #: Off by default: a webhook URL must not become a way to reach the server's own network.
+    webhook_allow_private_targets: bool = False
     #: Attempts per webhook or e-mail delivery before it is given up.
     delivery_max_attempts: int = Field(10, ge=1, le=50)
     #: SMTP server for alert e-mails; empty turns e-mail off.

@@ -100,6 +100,35 @@ async def test_webhook_crud_is_for_owners(client: Any) -> None:
     assert (await ala.get(f"{url}/{hook['id']}")).status_code == 404
 
 
+async def test_webhooks_may_not_target_the_servers_own_network(client: Any) -> None:
+    ala, org, _qid, _ = await quiet_query(client)
+    url = f"{P}/organisations/{org}/webhooks"
+    for target in ("http://127.0.0.1:8080/x", "http://localhost/x", "http://[::1]/x", "http://10.1.2.3/x",
+                   "http://192.168.0.10/x", "http://169.254.169.254/latest/meta-data", "http://[::ffff:127.0.0.1]/x",
+                   "http://intranet.local/x", "http://0.0.0.0/x"):
+        r = await ala.post(url, json={"url": target})
+        assert r.status_code == 422 and "public address" in r.json()["error"], (target, r.text)
+    hook = (await ala.post(url, json={"url": "https://93.184.215.14/hook"})).json()
+    assert (await ala.patch(f"{url}/{hook['id']}", json={"url": "http://127.0.0.1/x"})).status_code == 422
+    # An operator may allow it (e.g. a receiver on the same machine).
+    client.app.state.ctx.settings.webhook_allow_private_targets = True
+    assert (await ala.post(url, json={"url": "http://127.0.0.1:8080/x"})).status_code == 200
+
+
+async def test_a_target_that_turns_private_is_refused_at_delivery(client: Any, listening: ListeningRuntime) -> None:
+    target = Target(200)
+    use(listening, target.transport)
+    ala, org, _qid, hook = await storm(client)
+    # The URL was public when registered; now it points inside (as a re-pointed DNS name would).
+    async with client.app.state.ctx.db.write() as s:
+        w = await s.get(Webhook, int(hook["id"]))
+        w.url = "http://127.0.0.1:9/hook"
+    await listening.deliverer.run_once()
+    [d] = [d for d in await deliveries(client) if d.channel == "webhook"]
+    assert target.requests == [] and d.failed_at is not None and d.delivered_at is None
+    assert "non-public" in (d.last_error or "")
+
+
 def test_signatures() -> None:
     body = b'{"event":"alert"}'
     signature = sign("tajne", 1_700_000_000, body)

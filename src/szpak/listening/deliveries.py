@@ -32,13 +32,14 @@ import logging
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
 from sqlalchemy import or_, select, update
 
 from szpak.domain.context import Context, Tx
-from szpak.listening import mail
+from szpak.listening import mail, webhooks
 from szpak.storage.models.listening import Delivery, Organisation, Webhook
 
 log = logging.getLogger(__name__)
@@ -210,6 +211,11 @@ class Deliverer:
                 if hook is None or not hook.active:
                     await self._finish(d, None, "webhook removed or disabled", give_up=True)
                     return
+                if not self.ctx.settings.webhook_allow_private_targets:
+                    parts = urlsplit(hook.url)
+                    if await webhooks.resolves_to_private(parts.hostname or "", parts.port):
+                        await self._finish(d, None, "target resolves to a non-public address", hook=hook, give_up=True)
+                        return
                 # Our own deadline too, whatever the transport does with its timeouts.
                 status = await asyncio.wait_for(self._post(d, hook), self.ctx.settings.webhook_timeout_seconds + 1)
                 if not 200 <= status < 300:

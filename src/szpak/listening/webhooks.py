@@ -3,7 +3,10 @@ POSTed, signed with a per-webhook secret (deliveries.py sends them). Owners only
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import secrets
+import socket
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
@@ -24,7 +27,46 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-def _check_url(url: str) -> str:
+#: Host names that never leave the machine or the local network.
+_LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa")
+
+PRIVATE_TARGET = "Validation failed: Url must point to a public address"
+
+
+def _is_public_ip(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def _literal_or_local_host_is_private(host: str) -> bool:
+    """What can be told without DNS: an IP literal outside the public internet, or a
+    name that by convention never resolves to it."""
+    host = host.lower().rstrip(".")
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host == "localhost" or host.endswith(_LOCAL_SUFFIXES)
+    return not _is_public_ip(host)
+
+
+async def resolves_to_private(host: str, port: int | None) -> bool:
+    """True when any address the host resolves to is not public (checked again at every
+    delivery, so a name re-pointed at the local network after registration is caught)."""
+    if _literal_or_local_host_is_private(host):
+        return True
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
+    except OSError:
+        return False  # unresolvable: the delivery fails on its own and is retried
+    return any(not _is_public_ip(info[4][0]) for info in infos)
+
+
+def _check_url(url: str, *, allow_private: bool = True) -> str:
     url = (url or "").strip()
     if not url or len(url) > MAX_URL or any(c.isspace() for c in url):
         raise Invalid("Validation failed: Url must be an http or https URL")
@@ -34,6 +76,8 @@ def _check_url(url: str) -> str:
         raise Invalid("Validation failed: Url must be an http or https URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Invalid("Validation failed: Url must be an http or https URL")
+    if not allow_private and _literal_or_local_host_is_private(parts.hostname):
+        raise Invalid(PRIVATE_TARGET)
     return url
 
 
@@ -69,7 +113,7 @@ async def create_webhook(
     if (count or 0) >= MAX_WEBHOOKS:
         raise Invalid(f"Validation failed: An organisation may have at most {MAX_WEBHOOKS} webhooks")
     hook = Webhook(
-        organisation_id=acting.organisation_id, url=_check_url(url), secret=new_secret(),
+        organisation_id=acting.organisation_id, url=_check_url(url, allow_private=tx.settings.webhook_allow_private_targets), secret=new_secret(),
         events=_check_events(["alert"] if events is None else events), description=(description or "")[:255],
         created_by_id=acting.member_id,
     )
@@ -85,7 +129,7 @@ async def update_webhook(
 ) -> Webhook:
     hook = await get_webhook(tx.session, acting, webhook_id)
     if url is not None:
-        hook.url = _check_url(url)
+        hook.url = _check_url(url, allow_private=tx.settings.webhook_allow_private_targets)
     if events is not None:
         hook.events = _check_events(events)
     if active is not None:
