@@ -339,6 +339,128 @@ async def bench_latency(base: str, seeded: dict[str, Any], posts: list[tuple[str
     print(line("POST sent -> labelled (sentiment)", with_label))
 
 
+# --- 3b. post -> mention latency in-process (no HTTP) ---------------------------------------------
+
+
+async def bench_latency_inprocess(database_url: str, data_dir: Path, seeded: dict[str, Any],
+                                  posts: list[tuple[str, str]], brand: str, rate: float, duration: float,
+                                  share: float, drivers: int) -> None:
+    """What a server process does, minus HTTP: ``drivers`` concurrent clients call the domain
+    action ``create_status`` (the same one POST /api/v1/statuses calls: status row, durable
+    ``status.created`` job, commit) at ``rate`` posts/s in total, while this process runs the
+    job worker, the listening runtime (matcher, labeller with the model in a child process,
+    deliverer) exactly as ``szpak serve`` starts them.  A mention is *visible* when its
+    ``MentionCreated`` event reaches the bus: the listening stream (SSE) writes it from there."""
+    from sqlalchemy import select
+
+    import szpak.listening.pipeline  # noqa: F401  - @handler("status.*")
+    from szpak.config import Settings
+    from szpak.domain.context import Context
+    from szpak.domain.events import Event, MentionCreated, MentionUpdated
+    from szpak.domain.statuses import StatusDraft, create_status
+    from szpak.jobs.runner import Worker
+    from szpak.listening.runtime import runtime_for
+    from szpak.realtime.bus import InProcessBus
+    from szpak.storage.db import Database
+    from szpak.storage.models import Account
+
+    settings = Settings(database_url=database_url, data_dir=data_dir, _env_file=None)  # type: ignore[call-arg]
+    ctx = Context(settings, Database(database_url), InProcessBus())
+    org = seeded["org_ids"][0]
+    arrived: dict[int, float] = {}
+    labelled: dict[int, float] = {}
+
+    def on_event(event: Event) -> None:
+        now = time.perf_counter()
+        if isinstance(event, MentionCreated) and event.organisation_id == org:
+            arrived.setdefault(int(event.status_id), now)
+        elif isinstance(event, MentionUpdated) and event.organisation_id == org:
+            labelled.setdefault(int(event.status_id), now)
+
+    ctx.bus.subscribe(on_event)
+    worker = Worker(ctx)
+    rt = runtime_for(ctx)
+    await rt.start()
+    await worker.start()
+    forms = sorted(expand_word(brand))
+    rng = random.Random(7)
+    sent: dict[int, tuple[float, float]] = {}  # status id -> (action started, committed)
+    errors = 0
+    try:
+        async with ctx.read() as s:
+            authors = list(await s.scalars(select(Account).where(Account.id.in_(seeded["poster_ids"]))))
+
+        async def post(i: int, text: str, lang: str, track: bool) -> None:
+            nonlocal errors
+            started = time.perf_counter()
+            try:
+                async with ctx.tx() as tx:
+                    st = await create_status(tx, authors[i % len(authors)], StatusDraft(text=text, language=lang))
+            except Exception as exc:  # noqa: BLE001 - counted and reported
+                errors += 1
+                print(f"   create_status failed: {exc!r}", file=sys.stderr)
+                return
+            if track:
+                sent[int(st.id)] = (started, time.perf_counter())
+
+        # Warm-up: the matcher is built and the model loaded (in its child process).
+        await post(0, f"Rozgrzewka {rng.choice(forms).capitalize()}", "pl", True)
+        deadline = time.perf_counter() + 120
+        while not labelled and time.perf_counter() < deadline:
+            await asyncio.sleep(0.1)
+        sent.clear(); arrived.clear(); labelled.clear()  # noqa: E702
+        total = int(rate * duration)
+        plan = []
+        for i in range(total):
+            text, lang = posts[i % len(posts)]
+            track = rng.random() < share
+            if track:
+                words = text.split()
+                words[rng.randrange(len(words))] = rng.choice(forms).capitalize()
+                text, lang = " ".join(words), "pl"
+            plan.append((i, text, lang, track))
+        load_before = os.getloadavg()
+        t0 = time.perf_counter()
+
+        async def driver(d: int) -> None:  # each client sends every drivers-th post, on schedule
+            pending = []
+            for i, text, lang, track in plan[d::drivers]:
+                delay = t0 + i / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                pending.append(asyncio.create_task(post(i, text, lang, track)))
+            await asyncio.gather(*pending)
+
+        await asyncio.gather(*(driver(d) for d in range(drivers)))
+        achieved = total / (time.perf_counter() - t0)
+        deadline = time.perf_counter() + 30
+        while time.perf_counter() < deadline and not set(sent) <= set(labelled):
+            await asyncio.sleep(0.1)
+        load_after = os.getloadavg()
+    finally:
+        await worker.stop()
+        await rt.stop()
+        await ctx.db.dispose()
+    from_start = [(arrived[sid] - t[0]) * 1000 for sid, t in sent.items() if sid in arrived]
+    from_commit = [(arrived[sid] - t[1]) * 1000 for sid, t in sent.items() if sid in arrived]
+    action = [(t[1] - t[0]) * 1000 for t in sent.values()]
+    with_label = [(labelled[sid] - t[0]) * 1000 for sid, t in sent.items() if sid in labelled]
+    missing = len(sent) - len(from_start)
+    print(f"3b. post -> mention, in-process (domain action create_status, no HTTP; {drivers} concurrent clients): "
+          f"{total} posts at {achieved:.1f} posts/s, {len(sent)} naming the brand; {errors} errors; "
+          f"{missing} mentions not seen within 30 s; load average 1/5/15 min before "
+          f"{'/'.join(f'{x:.2f}' for x in load_before)}, after {'/'.join(f'{x:.2f}' for x in load_after)}")
+
+    def line(name: str, values: list[float]) -> str:
+        return (f"   {name:<34} p50 {pct(values, 50):7.1f}  p95 {pct(values, 95):7.1f}  p99 {pct(values, 99):7.1f}  "
+                f"max {max(values) if values else float('nan'):7.1f} ms")
+
+    print(line("post started -> mention visible", from_start))
+    print(line("post committed -> mention visible", from_commit))
+    print(line("(create_status + commit itself)", action))
+    print(line("post started -> labelled", with_label))
+
+
 # --- main ----------------------------------------------------------------------------------------
 
 
@@ -356,6 +478,10 @@ def main() -> int:
     parser.add_argument("--skip-step", action="store_true")
     parser.add_argument("--workers", type=int, default=1, help="server processes (more than one needs --redis)")
     parser.add_argument("--redis", default=os.environ.get("SZPAK_BENCH_REDIS_URL", ""))
+    parser.add_argument("--inprocess", action="store_true",
+                        help="measure post -> mention without HTTP: create_status called in-process "
+                             "(with the job worker and listening runtime running) instead of a server")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent posting clients for --inprocess")
     args = parser.parse_args()
     rng = random.Random(42)
     raw = make_queries(rng, args.orgs, args.per_org)
@@ -374,6 +500,11 @@ def main() -> int:
         if not args.skip_step:
             asyncio.run(bench_step(url, data_dir, seeded, posts, all_hits))
         if args.skip_latency:
+            return 0
+        if args.inprocess:
+            print(f"   load average before: {os.getloadavg()[0]:.2f}")
+            asyncio.run(bench_latency_inprocess(url, data_dir, seeded, posts, brand, args.rate, args.duration,
+                                                args.share, args.clients))
             return 0
         port = free_port()
         env = {**os.environ, "SZPAK_DATABASE_URL": url, "SZPAK_DATA_DIR": str(data_dir),

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     registrations: Literal["open", "approval", "closed"] = "open"
     #: Contact e-mail shown in instance info.
     contact_email: str = ""
+    #: Server rules (/api/v1/instance/rules): a JSON list of strings or of {"text", "hint"}
+    #: objects, or plain text with one rule per line. Empty: the built-in Polish/English rules.
+    rules: str = ""
     #: Secret used to sign session cookies and webhooks. Generated into data_dir when empty.
     secret_key: str = ""
     #: Run the durable job worker inside the server process.
@@ -51,6 +54,24 @@ class Settings(BaseSettings):
     stream_queue_size: int = Field(1000, ge=1)
     #: Default UI language.
     default_locale: Literal["pl", "en"] = "pl"
+
+    # --- media attachments (docs/api/media.md) ---
+    #: Directory for uploaded media files; empty: ``data_dir / "media"``.
+    media_dir: Path | None = None
+    #: Public base URL of media files; empty: served by Szpak at ``/system/media_attachments``.
+    media_url: str = ""
+    #: Largest image upload, in bytes.
+    media_image_size_limit: int = Field(16 * 1024 * 1024, ge=1024)
+    #: Largest image, in pixels (width x height); larger ones are refused before decoding.
+    media_image_matrix_limit: int = Field(33_177_600, ge=1)
+    #: Largest video or audio upload, in bytes.
+    media_video_size_limit: int = Field(99 * 1024 * 1024, ge=1024)
+    #: Largest video frame, in pixels.
+    media_video_matrix_limit: int = Field(8_294_400, ge=1)
+    #: Highest video frame rate accepted.
+    media_video_frame_rate_limit: int = Field(120, ge=1)
+    #: Longest media description, in characters.
+    media_description_limit: int = Field(1500, ge=1, le=100_000)
 
     # --- brand listening (docs/listening.md) ---
     #: Tracked queries one organisation may have.
@@ -88,6 +109,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'szpak.sqlite3').resolve()}"
+
+    @property
+    def effective_media_dir(self) -> Path:
+        return self.media_dir if self.media_dir is not None else self.data_dir / "media"
 
     @property
     def is_sqlite(self) -> bool:

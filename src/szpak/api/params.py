@@ -45,6 +45,11 @@ def _assign(target: dict[str, Any], key: str, value: Any) -> None:
             if last:
                 node.append(value)
                 return
+            # Rails: ``a[][k]=1&a[][j]=2`` fill one hash; a key already in the last hash
+            # (``a[][k]=1&a[][k]=2``) starts the next one.
+            if nxt != "" and node and isinstance(node[-1], dict) and nxt not in node[-1]:
+                node = node[-1]
+                continue
             node.append({} if nxt != "" else [])
             node = node[-1]
             continue

@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from szpak.api.cache import EntityCache
 from szpak.api.serializers import Renderer
 from szpak.storage.models import Bookmark, Favourite, Status, StatusPin
-from szpak.storage.queries import load_accounts, load_bundle
+from szpak.storage.queries import fetch_marks, load_accounts, load_bundle
+from szpak.storage.models.polls import own_votes
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,9 @@ class Presenter:
     def __init__(self, renderer: Renderer, cache_: EntityCache) -> None:
         self.renderer = renderer
         self.cache = cache_
+        #: The viewers' filters (``domain.filters.FilterCache``), set at start-up by
+        #: ``api/routes/filters.py``; ``filtered`` is viewer-specific, so it is added here.
+        self.filters: Any = None
 
     # -- accounts -----------------------------------------------------------------------
     async def accounts(self, session: AsyncSession, ids: set[int]) -> dict[int, dict[str, Any]]:
@@ -92,8 +96,12 @@ class Presenter:
                 out[st.id] = core
         return out
 
-    async def statuses(self, session: AsyncSession, ids: list[int], viewer_id: int | None) -> list[dict[str, Any]]:
-        """Render statuses ``ids`` (already filtered for visibility) in order, for ``viewer_id``."""
+    async def statuses(
+        self, session: AsyncSession, ids: list[int], viewer_id: int | None, context: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Render statuses ``ids`` (already filtered for visibility) in order, for ``viewer_id``;
+        with a filter ``context`` (home, public, thread, account, notifications) the viewer's
+        filters apply: ``filtered`` is filled in and statuses a ``hide`` filter matches are left out."""
         if not ids:
             return []
         cores = await self._cores(session, set(ids))
@@ -105,14 +113,35 @@ class Presenter:
         if viewer_id is not None:
             content = [sid for sid, c in cores.items() if c.reblog_of_id is None]
             if content:
-                for kind, sid in (await session.execute(_marks_statement(), {"viewer": viewer_id, "ids": content})).all():
+                for kind, sid in await fetch_marks(session, _marks_statement(), viewer_id, content):
                     marks[kind].add(sid)
         out = []
         for sid in ids:
             data = self._compose(sid, cores, accounts, marks, viewer_id)
             if data is not None:
                 out.append(data)
-        return out
+        if viewer_id is not None:
+            await self._poll_marks(session, out, viewer_id)
+        return await self.apply_filters(session, viewer_id, context, out)
+
+    async def _poll_marks(self, session: AsyncSession, items: list[dict[str, Any]], viewer_id: int) -> None:
+        """A poll's ``voted``/``own_votes`` are the viewer's, so not in the cached cores:
+        one query, only when the page has polls (docs/api/polls.md)."""
+        with_poll = [d for item in items for d in (item, item.get("reblog")) if d and d.get("poll")]
+        if not with_poll:
+            return
+        votes = await own_votes(session, viewer_id, [int(d["poll"]["id"]) for d in with_poll])
+        for d in with_poll:
+            mine = votes.get(int(d["poll"]["id"]), [])
+            d["poll"] = self.renderer.poll_marks(d["poll"], int(d["account"]["id"]), viewer_id, mine)
+
+    async def apply_filters(
+        self, session: AsyncSession, viewer_id: int | None, context: str | None, items: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The viewer's filters over rendered statuses (also for routes that render with the Renderer)."""
+        if self.filters is None or viewer_id is None or context is None:
+            return items
+        return await self.filters.apply(session, viewer_id, context, items)  # type: ignore[no-any-return]
 
     def _compose(
         self, sid: int, cores: dict[int, Core], accounts: dict[int, dict[str, Any]], marks: dict[str, set[int]],

@@ -15,6 +15,10 @@ from szpak.config import Settings
 from szpak.storage.models import Account, Application, Marker, Notification, Status, StatusEdit, Tag
 from szpak.storage.graph import Relations
 from szpak.storage.queries import StatusBundle
+from szpak.storage.models.polls import PollView
+from szpak.storage.models.media import MediaAttachment
+from szpak.media.storage import storage_for
+from szpak.domain.polls import is_expired
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -132,13 +136,16 @@ class Renderer:
             "muting_expires_at": iso(mute[1]) if mute is not None else None,
             "requested": request is not None,
             "requested_by": account_id in rel.requested_by,
-            "domain_blocking": False,
-            "endorsed": False,
+            "domain_blocking": account_id in rel.domain_blocking,
+            "endorsed": account_id in rel.endorsed,
             "note": "",
         }
 
     # -- tags and applications ---------------------------------------------------------
-    def tag(self, t: Tag, *, history: list[dict[str, str]] | None = None, following: bool | None = None) -> dict[str, Any]:
+    def tag(
+        self, t: Tag, *, history: list[dict[str, str]] | None = None, following: bool | None = None,
+        featuring: bool | None = None,
+    ) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": str(t.id),
             "name": t.display_name or t.name,
@@ -147,6 +154,8 @@ class Renderer:
         }
         if following is not None:
             data["following"] = following
+        if featuring is not None:
+            data["featuring"] = featuring
         return data
 
     def application(self, app: Application) -> dict[str, Any]:
@@ -217,18 +226,49 @@ class Renderer:
             "reblog": None,
             "application": {"name": app.name, "website": app.website} if app else None,
             "account": self.account(author),
-            "media_attachments": [],
+            "media_attachments": [self.media_attachment(m) for m in b.media.get(st.id, ())],
             "mentions": self._mentions(st, b),
             "tags": [
                 {"name": t.display_name or t.name, "url": f"{self.base}/tags/{t.name}"} for t in b.tags.get(st.id, ())
             ],
             "emojis": [],
             "card": None,
-            "poll": None,
+            "poll": self.poll(b.polls.get(st.id), b.viewer_id),
             "quote": None,
         }
         self._viewer_flags(st, b, data)
         return data
+
+    def poll(self, view: PollView | None, viewer_id: int | None) -> dict[str, Any] | None:
+        """The Poll entity (docs/api/polls.md). Option counts are null while a poll with
+        ``hide_totals`` runs, for everyone, its author included (as Mastodon)."""
+        if view is None:
+            return None
+        p = view.poll
+        expired = is_expired(p)
+        shown = expired or not p.hide_totals
+        tallies = list(p.tallies or [])
+        data: dict[str, Any] = {
+            "id": str(p.id),
+            "expires_at": iso(p.expires_at),
+            "expired": expired,
+            "multiple": p.multiple,
+            "votes_count": p.votes_count,
+            "voters_count": p.voters_count,
+            "options": [
+                {"title": title, "votes_count": (int(tallies[i]) if i < len(tallies) else 0) if shown else None}
+                for i, title in enumerate(p.options or [])
+            ],
+            "emojis": [],
+        }
+        if viewer_id is not None:
+            data = self.poll_marks(data, p.account_id, viewer_id, view.own_votes or [])
+        return data
+
+    @staticmethod
+    def poll_marks(poll: dict[str, Any], author_id: int, viewer_id: int, own_votes: list[int]) -> dict[str, Any]:
+        """A rendered poll plus what the viewer did: the author counts as having voted."""
+        return {**poll, "voted": viewer_id == author_id or bool(own_votes), "own_votes": list(own_votes)}
 
     def _reblog(self, st: Status, author: Account, b: StatusBundle) -> dict[str, Any]:
         original = b.statuses.get(st.reblog_of_id) if st.reblog_of_id is not None else None
@@ -288,6 +328,24 @@ class Renderer:
 
     def status_source(self, st: Status) -> dict[str, Any]:
         return {"id": str(st.id), "text": st.text, "spoiler_text": st.spoiler_text}
+
+    def media_attachment(self, m: MediaAttachment) -> dict[str, Any]:
+        """Mastodon's MediaAttachment (docs/api/media.md)."""
+        store = storage_for(self.settings)
+        meta = dict(m.meta or {})
+        meta["focus"] = {"x": m.focus_x, "y": m.focus_y}
+        return {
+            "id": str(m.id),
+            "type": m.type,
+            "url": store.url(m.file_key),
+            "preview_url": store.url(m.small_key) if m.small_key else None,
+            "remote_url": None,
+            "preview_remote_url": None,
+            "text_url": None,
+            "meta": meta,
+            "description": m.description,
+            "blurhash": m.blurhash,
+        }
 
     def status_edit(self, edit: StatusEdit, author: Account) -> dict[str, Any]:
         """One StatusEdit (a revision in ``/history``)."""

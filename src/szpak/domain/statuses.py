@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from szpak.domain import search_index
+from szpak.domain import polls, search_index
 from szpak.domain.context import Tx
 from szpak.domain.errors import Forbidden, Invalid, NotFound
 from szpak.domain.events import StatusCreated, StatusDeleted, StatusUpdated
@@ -63,6 +63,8 @@ class StatusDraft:
     in_reply_to_id: int | None = None
     media_ids: list[int] = field(default_factory=list)
     application_id: int | None = None
+    #: A poll to attach (domain/polls.py).
+    poll: polls.PollDraft | None = None
 
 
 @dataclass
@@ -74,6 +76,8 @@ class StatusChanges:
     sensitive: bool | None = None
     language: str | None = None
     media_ids: list[int] | None = None
+    #: ``polls.PollDraft`` to set, ``polls.REMOVE`` to drop, None to keep (domain/polls.py).
+    poll: object | None = None
 
 
 def counted_length(text: str, local_domain: str = "") -> int:
@@ -246,12 +250,17 @@ async def create_status(
     await _attach_tags(tx, status, tags)
     if media:
         await media_actions.attach(tx, status, media)
+    await polls.create_for_status(tx, status, draft.poll)
     if status.visibility == "public" and author.indexable:
         search_index.index_status(tx, status)
     await _count_new(tx, status)
     await s.flush()
 
     mentioned_ids = {a.id for a in mentioned}
+    if status.visibility == "direct":
+        from szpak.domain import conversations  # direct messages grouped (docs/api/social.md)
+
+        await conversations.on_direct_created(tx, status, mentioned_ids)
     for acc in mentioned:
         await notify(tx, acc.id, author.id, "mention", status.id)
     if status.visibility != "direct":
@@ -352,7 +361,7 @@ def _as_changes(changes: StatusChanges | StatusDraft) -> StatusChanges:
         return changes
     return StatusChanges(
         text=changes.text, spoiler_text=changes.spoiler_text, sensitive=changes.sensitive,
-        language=changes.language, media_ids=list(changes.media_ids),
+        language=changes.language, media_ids=list(changes.media_ids), poll=changes.poll,
     )
 
 
@@ -379,12 +388,13 @@ async def edit_status(tx: Tx, actor: Account, status_id: int, changes: StatusCha
     _check_text(tx, text, spoiler, has_media=has_media)
     if changes.language is not None:
         status.language = normalize_language(changes.language) or status.language
+    poll_changed = await polls.edit_for_status(tx, status, changes.poll, has_media=has_media)
     significant = (
+        poll_changed or
         text != status.text
         or spoiler != status.spoiler_text
         or sensitive != status.sensitive
-        or bool(media)
-        or (changes.media_ids == [] and status.has_media)
+        or (changes.media_ids is not None and await media_actions.changed(tx, status, media))
     )
     if not significant:
         await s.flush()
@@ -441,6 +451,14 @@ async def _delete_row(tx: Tx, status: Status) -> None:
     s = tx.session
     mentioned_ids, tag_names = await _status_event_facts(tx, status)
     await _count_gone(tx, status)
+    if status.visibility == "direct":
+        from szpak.domain import conversations  # last_status moves back (docs/api/social.md)
+
+        await conversations.on_direct_deleted(tx, status.id)
+    if status.has_media:  # let its media go, for a redraft (domain/media.py)
+        from szpak.domain import media as media_actions
+
+        await media_actions.detach(tx, status)
     await s.delete(status)
     await s.flush()
     tx.emit(

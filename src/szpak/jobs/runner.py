@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 JobHandler = Callable[[Context, dict[str, Any]], Awaitable[None]]
 HANDLERS: dict[str, JobHandler] = {}
 LEASE = timedelta(seconds=60)
+#: After a wake-up, how long the worker lets more jobs arrive before claiming.
+COALESCE_SECONDS = 0.02
 
 
 def handler(kind: str) -> Callable[[JobHandler], JobHandler]:
@@ -93,12 +95,14 @@ class Worker:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
             except asyncio.TimeoutError:
                 pass
+            else:
+                # Under a burst of writes, wait a moment so one claim takes many jobs
+                # instead of one write transaction per posted status.
+                await asyncio.sleep(COALESCE_SECONDS)
             self._wake.clear()
 
-    async def claim(self) -> list[Job]:
-        now = datetime.now(timezone.utc)
-        lease = now + LEASE
-        query = (
+    def _due(self, now: datetime) -> Any:
+        return (
             select(Job)
             .where(
                 Job.done_at.is_(None),
@@ -109,20 +113,32 @@ class Worker:
             .order_by(Job.run_at, Job.id)
             .limit(self.batch)
         )
+
+    async def claim(self) -> list[Job]:
+        """Lease up to ``batch`` due jobs: one UPDATE for the whole batch. Whether anything is
+        due is asked on a read connection first, so an empty queue costs no write lock."""
+        now = datetime.now(timezone.utc)
+        lease = now + LEASE
+        async with self.ctx.db.read() as r:
+            if await r.scalar(self._due(now).with_only_columns(Job.id).limit(1)) is None:
+                return []
+        query = self._due(now)
         if not self.ctx.db.is_sqlite:
             query = query.with_for_update(skip_locked=True)
         async with self.ctx.db.write() as s:
             due = list(await s.scalars(query))
-            claimed = []
-            for job in due:
-                res = await s.execute(
-                    update(Job)
-                    .where(Job.id == job.id, or_(Job.locked_until.is_(None), Job.locked_until < now))
-                    .values(locked_until=lease, attempts=Job.attempts + 1)
-                )
-                if res.rowcount:
-                    claimed.append(job)
-                    self._leases[job.id] = lease
+            if not due:
+                return []
+            res = await s.execute(
+                update(Job)
+                .where(Job.id.in_([job.id for job in due]), or_(Job.locked_until.is_(None), Job.locked_until < now))
+                .values(locked_until=lease, attempts=Job.attempts + 1)
+                .returning(Job.id)
+            )
+            won = set(res.scalars())
+            claimed = [job for job in due if job.id in won]
+            for job in claimed:
+                self._leases[job.id] = lease
             return claimed
 
     async def run_once(self) -> int:
@@ -130,14 +146,37 @@ class Worker:
         return await self.run_claimed(await self.claim())
 
     async def run_claimed(self, jobs: list[Job]) -> int:
-        """Run jobs this worker claimed, skipping any whose lease it has lost meanwhile."""
+        """Run jobs this worker claimed, skipping any whose lease it has lost meanwhile.
+
+        Jobs that succeed are marked done together, in one statement at the end of the
+        batch (or before renewing a lease): a crash before that re-runs them, which
+        handlers must bear anyway (see the module docstring)."""
         ran = 0
-        for job in jobs:
-            if await self._still_ours(job):
-                await self._run(job)
-                ran += 1
-            self._leases.pop(job.id, None)
+        done: list[int] = []
+        try:
+            for job in jobs:
+                lease = self._leases.get(job.id)
+                if lease is not None and lease - datetime.now(timezone.utc) <= LEASE / 2 and done:
+                    await self._mark_done(done)
+                if await self._still_ours(job):
+                    if await self._run(job):
+                        done.append(job.id)
+                    ran += 1
+                self._leases.pop(job.id, None)
+        finally:
+            await self._mark_done(done)
         return ran
+
+    async def _mark_done(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        now = datetime.now(timezone.utc)
+        async with self.ctx.db.write() as s:
+            await s.execute(
+                update(Job).where(Job.id.in_(ids)).values(done_at=now, locked_until=None)
+                .execution_options(synchronize_session=False)
+            )
+        ids.clear()
 
     async def _still_ours(self, job: Job) -> bool:
         """Renew the lease once half of it is gone; False if another worker has taken the job."""
@@ -160,14 +199,15 @@ class Worker:
         self._leases[job.id] = renewed
         return True
 
-    async def _run(self, job: Job) -> None:
+    async def _run(self, job: Job) -> bool:
+        """Run one job; True when it succeeded (the caller marks it done), else its row is updated here."""
         fn = HANDLERS.get(job.kind)
         now = datetime.now(timezone.utc)
         if fn is None:
             # Nothing handles it (yet): keep it, so a later version can.
             async with self.ctx.db.write() as s:
                 await s.execute(update(Job).where(Job.id == job.id).values(done_at=now, last_error="no handler"))
-            return
+            return False
         try:
             await fn(self.ctx, job.payload)
         except Exception as exc:
@@ -180,6 +220,5 @@ class Worker:
                 values["run_at"] = now + backoff(attempts)
             async with self.ctx.db.write() as s:
                 await s.execute(update(Job).where(Job.id == job.id).values(**values))
-            return
-        async with self.ctx.db.write() as s:
-            await s.execute(update(Job).where(Job.id == job.id).values(done_at=now, locked_until=None))
+            return False
+        return True

@@ -226,6 +226,9 @@ class SentimentModel:
         self.route_below = float(route_below)
         self.e5_mix = float(e5_mix)
         self._e5_failed = False
+        #: Function texts -> e5 embeddings; ``None`` means :func:`embed`.  Training swaps in a
+        #: cached one so each text is embedded once across runs.
+        self.embed_fn: Any = None
 
     @property
     def coef(self) -> np.ndarray:
@@ -262,7 +265,7 @@ class SentimentModel:
         routed = np.flatnonzero(proba.max(axis=1) < self.route_below)
         if routed.size:
             assert self.e5_head is not None
-            slow = self.e5_head.proba(embed([texts[i] for i in routed]))
+            slow = self.e5_head.proba((self.embed_fn or embed)([texts[i] for i in routed]))
             proba[routed] = self.e5_mix * slow + (1.0 - self.e5_mix) * proba[routed]
         return proba
 

@@ -19,6 +19,7 @@ Data (see ``../shared/data/README.md``):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -185,6 +186,52 @@ def normalize_corrections(corrections: Iterable[tuple[str, str]] | None) -> list
     if corrections is None:
         return []
     return [(canonical_label(label), text) for label, text in corrections if text and text.strip()]
+
+
+# --------------------------------------------------------------------------- e5 embedding cache
+
+
+class EmbeddingCache:
+    """e5 embeddings on disk, keyed by the SHA-1 of the text, so each text is embedded once.
+
+    A directory of ``*.npz`` shards, each holding ``keys`` (hex SHA-1 strings) and ``emb``
+    (float32, n × 384).  Embeddings depend only on the text, so a cached run trains exactly the
+    model an uncached one would (up to the embedder's own float rounding).  ``None`` as the
+    directory disables caching.
+    """
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = Path(directory) if directory is not None else None
+        self._vectors: dict[str, np.ndarray] = {}
+        if self.directory is not None and self.directory.is_dir():
+            for shard in sorted(self.directory.glob("*.npz")):
+                with np.load(shard, allow_pickle=False) as arrays:
+                    for key, vector in zip(arrays["keys"], arrays["emb"]):
+                        self._vectors[str(key)] = vector.astype(np.float32)
+
+    @staticmethod
+    def key(text: str) -> str:
+        """Cache key of ``text``."""
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+    def __call__(self, texts: Sequence[str], chunk: int = 256) -> np.ndarray:
+        """Embeddings of ``texts`` (computing and storing the missing ones)."""
+        missing = list(dict.fromkeys(t for t in texts if self.key(t) not in self._vectors))
+        for start in range(0, len(missing), chunk):
+            part = missing[start : start + chunk]
+            vectors = embed(part)
+            for text, vector in zip(part, vectors):
+                self._vectors[self.key(text)] = vector
+            if self.directory is not None:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                np.savez(
+                    self.directory / f"{time.time_ns()}.npz",
+                    keys=np.array([self.key(t) for t in part]),
+                    emb=vectors.astype(np.float32),
+                )
+        if not texts:
+            return np.zeros((0, 384), np.float32)
+        return np.stack([self._vectors[self.key(t)] for t in texts]).astype(np.float32)
 
 
 # --------------------------------------------------------------------------- training

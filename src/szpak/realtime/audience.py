@@ -29,6 +29,8 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from szpak.domain.tag_follows import followed_tag_names
+from szpak.domain.filters import FilterSet, load_filter_set
 from szpak.domain.visibility import Facts, decide
 from szpak.realtime.streams import PublicFilter
 from szpak.storage.models import Block, Follow, Mute
@@ -42,6 +44,8 @@ class RowFacts:
     visibility: str
     mentioned: frozenset[int] = frozenset()
     author_suspended: bool = False
+    #: Silenced authors stay out of public streams for those who don't follow them.
+    author_silenced: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,8 @@ class StatusFacts:
     in_reply_to_account_id: int | None = None
     has_media: bool = False
     local: bool = True
+    #: Folded text that filters match (``domain.filters.status_text``; the boosted post's for a boost).
+    text: str = ""
 
     @property
     def author_id(self) -> int:
@@ -82,6 +88,10 @@ class Relations:
     blocked_by: set[int] = field(default_factory=set)
     #: target → when the mute ends (``None``: never). Expired rows stay, as in the table.
     muting: dict[int, datetime | None] = field(default_factory=dict)
+    #: The account's filters (``domain.filters.FilterSet``), reloaded on ``FiltersChanged``.
+    filters: FilterSet | None = None
+    #: Names of the hashtags the account follows (domain/tag_follows.py).
+    followed_tags: set[str] = field(default_factory=set)
 
     def blocks_either_way(self, other: int) -> bool:
         return other in self.blocking or other in self.blocked_by
@@ -93,10 +103,14 @@ class Relations:
         ends = self.muting[other]
         return ends is None or ends > now
 
-    def hides(self, f: StatusFacts) -> bool:
-        """Hook: domain blocks and keyword filters (not built yet) drop a status here."""
-        del f
-        return False
+    def hides(self, f: StatusFacts, context: str = "home") -> bool:
+        """The account's ``hide`` filters for ``context`` drop the status (never its own posts)."""
+        if not self.filters:
+            return False
+        if (f.original or f.row).author_id == self.account_id:
+            return False
+        ids = (f.status_id,) if f.reblog_of_id is None else (f.status_id, f.reblog_of_id)
+        return self.filters.hides(context, f.text, ids)
 
     def mute_rows(self) -> set[int]:
         """Every muted account with a row, expired or not (what ``load_bundle`` reports as ``muted``)."""
@@ -143,6 +157,13 @@ def not_muted(rel: Relations, f: StatusFacts, now: datetime) -> bool:
     return f.original is None or not rel.mutes(f.original.author_id, now)
 
 
+def followed_tag_post(rel: Relations, f: StatusFacts) -> bool:
+    """A public post (not a boost) with a hashtag the viewer follows (``followed_tags_clause``)."""
+    if not rel.followed_tags or f.visibility != "public" or f.reblog_of_id is not None:
+        return False
+    return any(tag in rel.followed_tags for tag in f.tags)
+
+
 def home_accepts(rel: Relations, f: StatusFacts, now: datetime, *, reblogs_hidden: bool = False) -> bool:
     """Whether the status belongs in the viewer's home timeline (``home_query``).
 
@@ -151,7 +172,7 @@ def home_accepts(rel: Relations, f: StatusFacts, now: datetime, *, reblogs_hidde
     """
     viewer = rel.account_id
     author = f.author_id
-    if author != viewer and author not in rel.following:
+    if author != viewer and author not in rel.following and not followed_tag_post(rel, f):
         return False
     if not may_see(rel, f) or not not_muted(rel, f, now) or rel.hides(f):
         return False
@@ -165,7 +186,9 @@ def _public_row(rel: Relations, f: StatusFacts, now: datetime) -> bool:
     """``_public_base``: public, not a reblog, visible, not muted."""
     if f.visibility != "public" or f.reblog_of_id is not None:
         return False
-    return may_see(rel, f) and not_muted(rel, f, now) and not rel.hides(f)
+    if f.row.author_silenced and f.author_id != rel.account_id and f.author_id not in rel.following:
+        return False
+    return may_see(rel, f) and not_muted(rel, f, now) and not rel.hides(f, "public")
 
 
 def _origin_ok(f: StatusFacts, flt: PublicFilter) -> bool:
@@ -206,19 +229,21 @@ def delete_reaches_home(rel: Relations, f: StatusFacts) -> bool:
     could not see.
     """
     viewer = rel.account_id
-    if f.author_id != viewer and f.author_id not in rel.following:
+    if f.author_id != viewer and f.author_id not in rel.following and not followed_tag_post(rel, f):
         return False
     return may_see(rel, f)
 
 
 async def load_relations(session: AsyncSession, account_id: int) -> Relations:
-    """Everything ``Relations`` holds for one account, in four indexed queries."""
+    """Everything ``Relations`` holds for one account, in five indexed queries."""
     rel = Relations(account_id)
     rel.following = set(await session.scalars(select(Follow.target_account_id).where(Follow.account_id == account_id)))
     rel.blocking = set(await session.scalars(select(Block.target_account_id).where(Block.account_id == account_id)))
     rel.blocked_by = set(await session.scalars(select(Block.account_id).where(Block.target_account_id == account_id)))
     rows = await session.execute(select(Mute.target_account_id, Mute.expires_at).where(Mute.account_id == account_id))
     rel.muting = {target: ends for target, ends in rows.all()}
+    rel.filters = await load_filter_set(session, account_id)
+    rel.followed_tags = await followed_tag_names(session, account_id)
     return rel
 
 

@@ -48,7 +48,9 @@ from szpak.domain.events import (
     StatusUpdated,
     TokenRevoked,
 )
+from szpak.domain.filters import load_filter_set, status_text
 from szpak.domain.lists import DatabaseLists, reply_shown
+from szpak.domain.tag_follows import TAG_FOLLOWS_TOPIC, followed_tag_names
 from szpak.realtime import audience
 from szpak.realtime.audience import PairState, Relations, RowFacts, StatusFacts
 from szpak.realtime.connection import SSE_HEARTBEAT, Connection, Frames, Transport
@@ -66,7 +68,7 @@ from szpak.realtime.streams import (
     StreamKey,
     required_scope,
 )
-from szpak.storage.models import Follow, Notification, Status
+from szpak.storage.models import AccountConversation, ConversationStatus, Follow, Notification, Status
 from szpak.storage.queries import StatusBundle, load_accounts, load_bundle
 
 log = logging.getLogger(__name__)
@@ -133,6 +135,7 @@ def facts_from_bundle(st: Status, bundle: StatusBundle) -> StatusFacts:
             visibility=status.visibility,
             mentioned=frozenset(bundle.mentions.get(status.id, ())),
             author_suspended=author is None or author.suspended_at is not None,
+            author_silenced=author is not None and author.silenced_at is not None,
         )
 
     original = bundle.statuses.get(st.reblog_of_id) if st.reblog_of_id is not None else None
@@ -146,7 +149,13 @@ def facts_from_bundle(st: Status, bundle: StatusBundle) -> StatusFacts:
         in_reply_to_account_id=st.in_reply_to_account_id,
         has_media=st.has_media,
         local=st.local,
+        text=filter_text(original or st),
     )
+
+
+def filter_text(st: Status) -> str:
+    """What filters match in streams: the content and content warning (domain/filters.py)."""
+    return status_text(content_html=st.content, spoiler=st.spoiler_text)
 
 
 def facts_from_event(event: StatusCreated | StatusUpdated | StatusDeleted) -> StatusFacts:
@@ -160,6 +169,16 @@ def facts_from_event(event: StatusCreated | StatusUpdated | StatusDeleted) -> St
         has_media=event.has_media,
         local=event.local,
     )
+
+
+async def _conversation_rows(session: AsyncSession, status_id: int) -> dict[int, AccountConversation]:
+    """Each participant's conversation holding this direct status (domain/conversations.py)."""
+    rows = await session.scalars(
+        select(AccountConversation)
+        .join(ConversationStatus, ConversationStatus.account_conversation_id == AccountConversation.id)
+        .where(ConversationStatus.status_id == status_id)
+    )
+    return {r.account_id: r for r in rows}
 
 
 class _Outbox:
@@ -191,6 +210,8 @@ class Hub:
         self.connections: set[Connection] = set()
         self.accounts: dict[int, AccountState] = {}
         self.followers: dict[int, set[int]] = defaultdict(set)
+        #: hashtag name → connected accounts following it (followed tags in ``user`` streams).
+        self.tag_followers: dict[str, set[int]] = defaultdict(set)
         self.public: dict[StreamKey, set[Connection]] = {}
         self._intake: asyncio.Queue[Event] = asyncio.Queue()
         self._syncs: dict[str, asyncio.Future[None]] = {}
@@ -333,6 +354,8 @@ class Hub:
                 state.rel = await audience.load_relations(session, account_id)
             for target in state.rel.following:
                 self.followers[target].add(account_id)
+            for tag in state.rel.followed_tags:
+                self.tag_followers[tag].add(account_id)
             # Relationship events that arrived while loading: re-read those pairs, in a new
             # transaction (the first one's snapshot may predate them).
             while state.dirty:
@@ -360,6 +383,28 @@ class Hub:
                 followers.discard(account_id)
                 if not followers:
                     del self.followers[target]
+        self._index_tags(account_id, state.rel.followed_tags, set())
+
+    def _index_tags(self, account_id: int, before: set[str], after: set[str]) -> None:
+        for tag in after - before:
+            self.tag_followers[tag].add(account_id)
+        for tag in before - after:
+            members = self.tag_followers.get(tag)
+            if members is not None:
+                members.discard(account_id)
+                if not members:
+                    del self.tag_followers[tag]
+
+    async def _tag_follows_changed(self, account_id: int) -> None:
+        """Re-read the hashtags an account follows (a ``TAG_FOLLOWS_TOPIC`` event)."""
+        state = self.accounts.get(account_id)
+        if state is None or not state.ready:
+            return
+        async with self.ctx.read() as session:
+            names = await followed_tag_names(session, account_id)
+        if self.accounts.get(account_id) is state:
+            self._index_tags(account_id, state.rel.followed_tags, names)
+            state.rel.followed_tags = names
 
     async def _load_list(self, conn: Connection, state: AccountState, key: StreamKey) -> None:
         list_id = int(key[1])
@@ -413,6 +458,10 @@ class Hub:
         elif isinstance(event, ListChanged):
             await self._list_changed(event)
         elif isinstance(event, FiltersChanged):
+            state = self.accounts.get(event.account_id)
+            if state is not None and state.ready:
+                async with self.ctx.read() as session:
+                    state.rel.filters = await load_filter_set(session, event.account_id)
             self._to_account(event.account_id, (USER,), "filters_changed", None)
         elif isinstance(event, TokenRevoked):
             self._token_revoked(event.token_hash)
@@ -430,6 +479,8 @@ class Hub:
             future = self._syncs.get(str(event.data.get("token")))
             if future is not None and not future.done():
                 future.set_result(None)
+        elif event.topic == TAG_FOLLOWS_TOPIC:
+            await self._tag_follows_changed(int(event.data.get("account_id", 0)))
         elif event.topic in ANNOUNCEMENT_TOPICS:
             payload = event.data.get("payload")
             text = payload if isinstance(payload, str) else to_json(payload)
@@ -449,10 +500,14 @@ class Hub:
         return out.sent
 
     # -- statuses ----------------------------------------------------------------------
-    def _home_candidates(self, author_id: int) -> list[AccountState]:
-        """Connected accounts whose home might show a post by ``author_id`` (its followers and itself)."""
+    def _home_candidates(self, author_id: int, f: StatusFacts | None = None) -> list[AccountState]:
+        """Connected accounts whose home might show a post by ``author_id`` (its followers and
+        itself; with ``f``, also the followers of a public post's hashtags)."""
         ids = set(self.followers.get(author_id, ()))
         ids.add(author_id)
+        if f is not None and f.visibility == "public" and f.reblog_of_id is None:
+            for tag in f.tags:
+                ids.update(self.tag_followers.get(tag, ()))
         found = []
         for account_id in ids:
             state = self.accounts.get(account_id)
@@ -485,7 +540,7 @@ class Hub:
 
     async def _status(self, event: StatusCreated | StatusUpdated, name: str) -> None:
         hint = facts_from_event(event)
-        home = self._home_candidates(hint.author_id)
+        home = self._home_candidates(hint.author_id, hint)
         public = self._public_keys(hint)
         direct = self._direct_candidates(hint)
         if not (home or public or direct):
@@ -496,6 +551,7 @@ class Hub:
                 return  # deleted meanwhile; its deletion event follows
             bundle = await load_bundle(session, [st], None)
             marks = await load_marks(session, [s.id for s in bundle.statuses.values() if s.reblog_of_id is None])
+            threads = await _conversation_rows(session, st.id) if direct else {}
             hidden: set[int] = set()
             if st.reblog_of_id is not None and home:
                 hidden = set(
@@ -536,7 +592,8 @@ class Hub:
             for state in direct:
                 if audience.direct_accepts(state.rel, facts):
                     entity = conversation_entity(
-                        self.renderer, st, bundle, state.rel.account_id, payloads.rendered(state.rel.account_id)[0]
+                        self.renderer, st, bundle, state.rel.account_id, payloads.rendered(state.rel.account_id)[0],
+                        threads.get(state.rel.account_id),
                     )
                     text = to_json(entity)
                     for conn in state.subscribers(DIRECT):
@@ -549,7 +606,7 @@ class Hub:
         facts = facts_from_event(event)
         out = _Outbox("delete")
         payload = str(event.status_id)
-        for state in self._home_candidates(facts.author_id):
+        for state in self._home_candidates(facts.author_id, facts):
             if audience.delete_reaches_home(state.rel, facts):
                 for conn in state.subscribers(USER):
                     out.send(conn, USER, payload)

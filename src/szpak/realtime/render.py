@@ -123,10 +123,18 @@ class StatusPayloads:
 
 
 def conversation_entity(
-    renderer: Renderer, status: Status, bundle: StatusBundle, viewer_id: int, last_status: dict[str, Any]
+    renderer: Renderer, status: Status, bundle: StatusBundle, viewer_id: int, last_status: dict[str, Any],
+    row: Any = None,
 ) -> dict[str, Any]:
-    """A Mastodon ``Conversation`` for the direct post that just arrived in it."""
+    """A Mastodon ``Conversation`` for the direct post that just arrived in it; ``row``: the
+    viewer's ``AccountConversation`` (domain/conversations.py), whose id and unread flag
+    ``GET /api/v1/conversations`` shows."""
     participants = [status.account_id, *bundle.mentions.get(status.id, ())]
+    if row is not None:
+        accounts = [renderer.account(bundle.accounts[i]) for i in row.participant_ids or [] if i in bundle.accounts]
+        if not row.participant_ids and viewer_id in bundle.accounts:
+            accounts = [renderer.account(bundle.accounts[viewer_id])]
+        return {"id": str(row.id), "unread": bool(row.unread), "accounts": accounts, "last_status": last_status}
     seen: set[int] = set()
     accounts = []
     for account_id in participants:

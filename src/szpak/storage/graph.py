@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from szpak.storage.models import Account, Block, Follow, FollowRequest, Mute
+from szpak.storage.models import Account, Block, DomainBlock, Endorsement, Follow, FollowRequest, Mute
 
 
 @dataclass
@@ -39,6 +39,10 @@ class Relations:
     blocked_by: set[int] = field(default_factory=set)
     #: target id -> (hide_notifications, expires_at); only mutes still in force
     muting: dict[int, tuple[bool, datetime | None]] = field(default_factory=dict)
+    #: Accounts the viewer endorses (and still follows) (domain/endorsements.py).
+    endorsed: set[int] = field(default_factory=set)
+    #: Remote accounts of a domain the viewer blocks (domain/domain_blocks.py).
+    domain_blocking: set[int] = field(default_factory=set)
 
 
 def _live_mute(now: datetime) -> ColumnElement[bool]:
@@ -46,7 +50,8 @@ def _live_mute(now: datetime) -> ColumnElement[bool]:
 
 
 async def load_relations(session: AsyncSession, viewer_id: int, ids: Iterable[int]) -> Relations:
-    """Every edge between ``viewer_id`` and ``ids``, in five queries."""
+    """Every edge between ``viewer_id`` and ``ids``, in five queries (plus one for
+    endorsements and domain blocks)."""
     rel = Relations(viewer_id=viewer_id)
     wanted = set(ids)
     if not wanted:
@@ -98,7 +103,24 @@ async def load_relations(session: AsyncSession, viewer_id: int, ids: Iterable[in
     )
     for dst, hide, expires in mutes:
         rel.muting[dst] = (bool(hide), expires)
+    await _load_endorsed_and_domain_blocking(session, rel, wanted)
     return rel
+
+
+async def _load_endorsed_and_domain_blocking(session: AsyncSession, rel: Relations, wanted: set[int]) -> None:
+    """Endorsements (only of followed accounts count) and domain blocks, in one query."""
+    endorsed = (
+        select(literal("e"), Endorsement.target_account_id)
+        .join(Follow, Follow.id == Endorsement.follow_id)
+        .where(Endorsement.account_id == rel.viewer_id, Endorsement.target_account_id.in_(list(rel.following) or [0]))
+    )
+    domain_blocked = (
+        select(literal("d"), Account.id)
+        .join(DomainBlock, DomainBlock.domain == Account.domain_key)
+        .where(DomainBlock.account_id == rel.viewer_id, Account.id.in_(wanted), Account.domain.is_not(None))
+    )
+    for kind, target in (await session.execute(union_all(endorsed, domain_blocked))).all():
+        (rel.endorsed if kind == "e" else rel.domain_blocking).add(target)
 
 
 async def familiar_followers(session: AsyncSession, viewer_id: int, ids: Iterable[int]) -> dict[int, list[Account]]:

@@ -11,9 +11,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import literal, select
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Executable, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+
+from szpak.storage.models.polls import PollView, load_poll_views
+from szpak.storage.models.media import MediaAttachment, load_media
 
 from szpak.storage.models import (
     Account,
@@ -43,6 +50,10 @@ class StatusBundle:
     bookmarked: set[int] = field(default_factory=set)
     pinned: set[int] = field(default_factory=set)
     viewer_id: int | None = None
+    #: status id → its poll as the viewer sees it (storage/models/polls.py).
+    polls: dict[int, PollView] = field(default_factory=dict)
+    #: status id → its media attachments, in order (storage/models/media.py).
+    media: dict[int, list[MediaAttachment]] = field(default_factory=dict)
 
 
 async def load_accounts(session: AsyncSession, ids: Iterable[int]) -> dict[int, Account]:
@@ -81,6 +92,8 @@ async def load_bundle(session: AsyncSession, statuses: Sequence[Status], viewer_
         ).all():
             b.tags[sid].append(tag)
     b.accounts = await load_accounts(session, account_ids)
+    b.polls = await load_poll_views(session, content_ids, viewer_id)
+    b.media = await load_media(session, [i for i in content_ids if b.statuses[i].has_media])
     app_ids = {st.application_id for st in b.statuses.values() if st.application_id}
     if app_ids:
         b.applications = {a.id: a for a in await session.scalars(select(Application).where(Application.id.in_(app_ids)))}
@@ -108,6 +121,83 @@ async def load_bundle(session: AsyncSession, statuses: Sequence[Status], viewer_
                 )
             )
     return b
+
+
+# -- hot reads straight on the driver -------------------------------------------------------
+# On the hot paths (home, public timelines, the viewer's marks on a page) SQLAlchemy's
+# per-statement work (ORM execute, compiled-cache lookup, result wrapping) costs several
+# times what SQLite spends running the statement. These statements are compiled once to
+# SQL text and, on SQLite, run on the session's own sqlite3 connection (same transaction,
+# same snapshot); on other backends they go through the session as usual.
+
+
+@dataclass(frozen=True)
+class RawStatement:
+    sql: str
+    names: tuple[str, ...]
+    #: values of the statement's own literal parameters (e.g. ``visibility IN ('public', ...)``)
+    constants: dict[str, Any]
+    processors: dict[str, Callable[[Any], Any]]
+
+
+_raw_cache: dict[tuple[int, str], tuple[Executable, RawStatement]] = {}
+
+
+def _compiled(statement: Executable, dialect: Any, binds: dict[str, Any]) -> RawStatement:
+    key = (id(statement), dialect.name)
+    hit = _raw_cache.get(key)
+    if hit is None or hit[0] is not statement:
+        c = statement.compile(dialect=dialect)
+        # Expand literal IN lists once (their length never changes); the caller's binds
+        # are plain values, bound per call.
+        expanded = c._process_parameters_for_postcompile(c.construct_params(binds))
+        assert not set(binds) & set(expanded.parameter_expansion or {}), "expanding binds are not supported"
+        constants = {n: v for n, v in expanded.parameters.items() if n not in binds}
+        raw = RawStatement(expanded.statement, tuple(expanded.positiontup or ()), constants, dict(c._bind_processors))
+        hit = (statement, raw)
+        _raw_cache[key] = hit
+    return hit[1]
+
+
+async def sqlite_connection(session: AsyncSession) -> sqlite3.Connection | None:
+    """The sqlite3 connection under ``session`` (its transaction begun), or None elsewhere."""
+    if session.bind.dialect.name != "sqlite":
+        return None
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    inner = getattr(raw.driver_connection, "_conn", None)
+    return inner if isinstance(inner, sqlite3.Connection) else None
+
+
+async def fetch_raw(session: AsyncSession, statement: Executable, binds: dict[str, Any]) -> list[Any]:
+    """Rows of ``statement`` (built once, with bind parameters and no expanding ones) for ``binds``.
+
+    ``statement`` must be long-lived (cached): its compiled form is kept by identity."""
+    conn = await sqlite_connection(session)
+    if conn is None:
+        return list((await session.execute(statement, binds)).all())  # type: ignore[call-overload]
+    raw = _compiled(statement, session.bind.dialect, binds)
+    procs, values = raw.processors, raw.constants | binds
+    params = [procs[n](values[n]) if n in procs else values[n] for n in raw.names]
+    return conn.execute(raw.sql, params).fetchall()
+
+
+_MARKS_SQL = (
+    "SELECT 'f', status_id FROM favourites WHERE account_id = ? AND status_id IN ({q}) "
+    "UNION ALL SELECT 'b', status_id FROM bookmarks WHERE account_id = ? AND status_id IN ({q}) "
+    "UNION ALL SELECT 'r', reblog_of_id FROM statuses WHERE account_id = ? AND reblog_of_id IN ({q}) "
+    "UNION ALL SELECT 'p', status_id FROM status_pins WHERE account_id = ? AND status_id IN ({q})"
+)
+
+
+async def fetch_marks(session: AsyncSession, statement: Executable, viewer_id: int, ids: list[int]) -> list[Any]:
+    """(kind, status id) rows of the viewer's favourites/bookmarks/boosts/pins among ``ids``;
+    ``statement`` is the same union in SQLAlchemy, used on other backends."""
+    conn = await sqlite_connection(session)
+    if conn is None:
+        return list((await session.execute(statement, {"viewer": viewer_id, "ids": ids})).all())
+    q = ",".join("?" * len(ids))
+    return conn.execute(_MARKS_SQL.format(q=q), [viewer_id, *ids] * 4).fetchall()
 
 
 async def load_edits(session: AsyncSession, status_id: int) -> list[StatusEdit]:

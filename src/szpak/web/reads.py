@@ -108,34 +108,39 @@ def account_statement(signed_in: bool, with_replies: bool) -> Select[Any]:
 
 async def feed(
     session: AsyncSession, presenter: Presenter, statement: Select[Any], viewer_id: int | None, *,
-    max_id: int | None = None, limit: int = PAGE_SIZE, **binds: Any,
+    max_id: int | None = None, limit: int = PAGE_SIZE, context: str | None = None, **binds: Any,
 ) -> Listing:
-    """One page of a feed statement, rendered for ``viewer_id``."""
+    """One page of a feed statement, rendered for ``viewer_id``; with a filter ``context``
+    (home, public, account...) the reader's filters apply as in the API: ``filtered`` is
+    filled in and posts a ``hide`` filter matches are left out (the page may then show
+    fewer than ``limit``; paging still follows the ids)."""
     values = {"max_id": max_id or MAX_ID, "limit": limit + 1, "now": datetime.now(timezone.utc), **binds}
     if viewer_id is not None:
         values["viewer"] = viewer_id
     ids = list(await session.scalars(statement, values))
     more = len(ids) > limit
     ids = ids[:limit]
-    items = await presenter.statuses(session, ids, viewer_id)
+    items = await presenter.statuses(session, ids, viewer_id, context)
     return Listing(items, str(ids[-1]) if more and ids else None)
 
 
 async def home(session: AsyncSession, presenter: Presenter, me: int, max_id: int | None = None) -> Listing:
-    return await feed(session, presenter, home_statement(), me, max_id=max_id)
+    return await feed(session, presenter, home_statement(), me, max_id=max_id, context="home")
 
 
 async def public(
     session: AsyncSession, presenter: Presenter, viewer_id: int | None, max_id: int | None = None, limit: int = PAGE_SIZE,
 ) -> Listing:
-    return await feed(session, presenter, public_statement(viewer_id is not None), viewer_id, max_id=max_id, limit=limit)
+    return await feed(
+        session, presenter, public_statement(viewer_id is not None), viewer_id, max_id=max_id, limit=limit, context="public"
+    )
 
 
 async def tagged(
     session: AsyncSession, presenter: Presenter, name: str, viewer_id: int | None, max_id: int | None = None,
 ) -> Listing:
     statement = tag_statement(viewer_id is not None)
-    return await feed(session, presenter, statement, viewer_id, max_id=max_id, tag=name.lower())
+    return await feed(session, presenter, statement, viewer_id, max_id=max_id, context="public", tag=name.lower())
 
 
 async def by_account(
@@ -143,12 +148,14 @@ async def by_account(
     max_id: int | None = None,
 ) -> Listing:
     statement = account_statement(viewer_id is not None, with_replies)
-    return await feed(session, presenter, statement, viewer_id, max_id=max_id, account=account_id)
+    return await feed(session, presenter, statement, viewer_id, max_id=max_id, context="account", account=account_id)
 
 
-async def one_status(session: AsyncSession, presenter: Presenter, status_id: int, viewer_id: int | None) -> dict[str, Any] | None:
-    """One post the caller has checked the viewer may see."""
-    items = await presenter.statuses(session, [status_id], viewer_id)
+async def one_status(
+    session: AsyncSession, presenter: Presenter, status_id: int, viewer_id: int | None, context: str | None = None,
+) -> dict[str, Any] | None:
+    """One post the caller has checked the viewer may see (None: a filter of ``context`` hides it)."""
+    items = await presenter.statuses(session, [status_id], viewer_id, context)
     return items[0] if items else None
 
 
@@ -201,11 +208,16 @@ async def thread(session: AsyncSession, presenter: Presenter, status: Status, vi
     ancestors, descendants = _walk(status, rows)
     rendered = {
         s["id"]: s
-        for s in await presenter.statuses(session, [*ancestors, status.id, *(sid for _, sid in descendants)], viewer_id)
+        for s in await presenter.statuses(
+            session, [*ancestors, status.id, *(sid for _, sid in descendants)], viewer_id, "thread"
+        )
     }
+    focused = rendered.get(str(status.id))
+    if focused is None:  # a filter hides it from threads, but it is the post asked for: shown as it is
+        focused = (await presenter.statuses(session, [status.id], viewer_id))[0]
     return Thread(
         ancestors=[rendered[str(sid)] for sid in ancestors if str(sid) in rendered],
-        status=rendered[str(status.id)],
+        status=focused,
         descendants=[(depth, rendered[str(sid)]) for depth, sid in descendants if str(sid) in rendered],
     )
 
@@ -231,7 +243,7 @@ async def notifications(
     visible: list[int] = []
     if status_ids:
         visible = list(await session.scalars(select(Status.id).where(Status.id.in_(status_ids), visible_clause(me))))
-    statuses = {s["id"]: s for s in await presenter.statuses(session, visible, me)}
+    statuses = {s["id"]: s for s in await presenter.statuses(session, visible, me, "notifications")}
     live_senders = set(
         await session.scalars(
             select(Account.id).where(Account.id.in_({n.from_account_id for n in rows}), Account.suspended_at.is_(None))

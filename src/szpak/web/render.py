@@ -7,16 +7,15 @@ Autoescaping is on; the only HTML inserted unescaped is post and bio HTML, which
 it (a second line of defence for rows written by other paths, e.g. imports).
 
 A home page draws twenty post cards, so the per-card work is kept small: Babel
-results and sanitised HTML are cached (``i18n.py``, ``_sanitized``), the parts of a
-card every reader sees alike are drawn once (``CardParts``), and dict entities are
-read key-first (``_Environment``). bench/web_home.py measures the result.
+results and sanitised HTML are cached (``i18n.py``, ``_sanitized``), whole cards are
+drawn once per distinct view and reused (``cards.py``), and dict entities are read
+key-first (``_Environment``). bench/web_home.py measures the result.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections import OrderedDict
 from collections.abc import Callable
 from functools import cache, lru_cache
 from pathlib import Path
@@ -30,6 +29,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Match
 
 from szpak.domain.formatting import sanitize
+from szpak.web.cards import Cards
 from szpak.web.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Formatter, translations
 from szpak.web.icons import SPRITE, icon
 from szpak.web.session import Visitor, apply_cookies, get_ctx, visitor, web_state
@@ -121,49 +121,6 @@ class _Environment(Environment):
         return super().getattr(obj, attribute)
 
 
-def _media_key(st: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
-    return tuple(
-        (a.get("id"), a.get("type"), a.get("url"), a.get("preview_url"), a.get("description"))
-        for a in st.get("media_attachments") or ()
-    )
-
-
-class CardParts:
-    """The parts of a post card that every reader sees alike (author line; content, content
-    warning and media), drawn once per language and kept in a bounded LRU.
-
-    The key holds every value the part templates read, so an edit, a new display name or
-    avatar, a new account kind, is simply a new key: nothing is ever stale, and nothing
-    needs invalidating (old entries age out)."""
-
-    def __init__(self, env: Environment, capacity: int = 4096) -> None:
-        self.env = env
-        self.capacity = capacity
-        self._parts: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
-
-    @pass_context
-    def __call__(self, ctx: JinjaContext, name: str, s: dict[str, Any], st: dict[str, Any], **flags: Any) -> Markup:
-        author = st["account"]
-        key = (
-            name, ctx["base_url"], s["id"], st["content"], st["spoiler_text"], st["language"], st["visibility"],
-            _media_key(st), author["display_name"], author["username"], author["acct"], author["avatar"],
-            author["url"], author.get("szpak_kind"), *sorted(flags.items()),
-        )
-        hit = self._parts.get(key)
-        if hit is not None:
-            self._parts.move_to_end(key)
-            return hit
-        html = Markup(
-            self.env.get_template(f"parts/card_{name}.html").render(
-                s=s, st=st, author=author, local=ctx["local"], kind_labels=ctx["kind_labels"], **flags
-            )
-        )
-        self._parts[key] = html
-        if len(self._parts) > self.capacity:
-            self._parts.popitem(last=False)
-        return html
-
-
 def make_env(lang: str) -> Environment:
     """The environment for one language. ``_``/``ngettext`` (from jinja2.ext.i18n) are for
     literal messages: their result is trusted markup. Messages chosen at run time (errors,
@@ -183,7 +140,7 @@ def make_env(lang: str) -> Environment:
     )
     env.globals.update(
         static=static_url, icon=icon, icon_sprite=SPRITE, languages=LANGUAGES, language_names=LANGUAGE_NAMES, tr=_translator(lang),
-        card_part=CardParts(env),
+        card=Cards(env),
     )
     return env
 

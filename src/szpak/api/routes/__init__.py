@@ -23,10 +23,24 @@ ROUTE_MODULES = [
     "szpak.api.routes.tags",
     "szpak.api.routes.listening",
     # --- area: media ---
+    "szpak.api.routes.media",
     # --- area: polls-scheduled ---
+    "szpak.api.routes.polls",
+    "szpak.api.routes.scheduled_statuses",
     # --- area: tags-conversations-social ---
+    "szpak.api.routes.followed_tags",
+    "szpak.api.routes.featured_tags",
+    "szpak.api.routes.conversations",
+    "szpak.api.routes.endorsements",
+    "szpak.api.routes.domain_blocks",
+    "szpak.api.routes.suggestions",
     # --- area: filters-reports-admin ---
+    "szpak.api.routes.filters",
+    "szpak.api.routes.reports",
+    "szpak.api.routes.admin",
     # --- area: trends-instance-directory ---
+    "szpak.api.routes.trends",
+    "szpak.api.routes.instance_extra",
     "szpak.realtime.streaming",
     "szpak.web.routes",
     "szpak.web.listening",

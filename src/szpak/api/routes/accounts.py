@@ -411,8 +411,10 @@ async def account_statuses(
         await visible_account(s, aid, vid)
         rows = page.finish(list(await s.scalars(page.apply(account_statuses_query(aid, vid, filters), Status.id))))
         bundle = await load_bundle(s, rows, vid)
+        data = request.app.state.renderer.statuses(rows, bundle)
+        data = await request.app.state.presenter.apply_filters(s, vid, "account", data)
     link_header(request, response, [st.id for st in rows])
-    return request.app.state.renderer.statuses(rows, bundle)
+    return data
 
 
 async def _collection_hidden(session: AsyncSession, account: Account, viewer_id: int | None) -> bool:
@@ -486,12 +488,16 @@ async def account_lists(
 
 @router.get("/api/v1/accounts/{account_id}/featured_tags")
 async def featured_tags(
-    account_id: str, viewer: Viewer | None = maybe("read:accounts"), ctx: Context = Depends(current_ctx)
+    request: Request, account_id: str, viewer: Viewer | None = maybe("read:accounts"), ctx: Context = Depends(current_ctx)
 ) -> Any:
-    """Hashtags featured on a profile. Not built yet: always empty."""
+    """Hashtags featured on a profile (FeaturedTag entities, docs/api/social.md)."""
+    from szpak.api.routes.featured_tags import featured_entity
+    from szpak.domain.featured_tags import featured_of
+
     async with ctx.read() as s:
-        await visible_account(s, parse_id(account_id), viewer_account_id(viewer))
-    return []
+        account = await visible_account(s, parse_id(account_id), viewer_account_id(viewer))
+        rows = await featured_of(s, account.id)
+    return [featured_entity(request.app.state.renderer, f) for f in rows]
 
 
 # -- acting on an account ---------------------------------------------------------------------

@@ -10,6 +10,7 @@ record of logins.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -21,9 +22,12 @@ from sqlalchemy import func, select
 
 from szpak import __version__
 from szpak.api.deps import current_ctx, Viewer, require
+from szpak.api.routes.instance_extra import rules
 from szpak.api.responses import JSON
+from szpak.domain import polls
 from szpak.domain.context import Context
 from szpak.domain.errors import NotFound
+from szpak.media.info import media_configuration
 from szpak.storage.models import Account, Status, User
 
 router = APIRouter()
@@ -35,6 +39,17 @@ USAGE_TTL = 60.0
 NODEINFO_VERSIONS = ("2.0", "2.1")
 NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/{}"
 LANGUAGES = ["pl", "en"]
+#: What a Host header may look like to be echoed as the instance's ``uri``/``domain``.
+_HOST_RE = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
+
+
+def reached_at(request: Request, ctx: Context) -> str:
+    """The ``host:port`` this request reached the server at (its Host header), which is
+    what clients (toot, Mastodon.py) take as the instance's name; ``SZPAK_DOMAIN`` when
+    the header is missing or malformed. With ``szpak serve`` and no ``SZPAK_DOMAIN`` the
+    two agree (``localhost:PORT``), and behind a proxy the proxy passes the public host."""
+    host = request.headers.get("host", "")
+    return host.lower() if _HOST_RE.match(host) else ctx.settings.domain
 
 
 def configuration(ctx: Context) -> dict[str, Any]:
@@ -47,15 +62,13 @@ def configuration(ctx: Context) -> dict[str, Any]:
             "max_media_attachments": 4,
             "characters_reserved_per_url": 23,
         },
-        "media_attachments": {
-            "supported_mime_types": ["image/jpeg", "image/png", "image/gif", "image/webp"],
-            "image_size_limit": 16 * 1024 * 1024,
-            "image_matrix_limit": 33177600,
-            "video_size_limit": 99 * 1024 * 1024,
-            "video_frame_rate_limit": 120,
-            "video_matrix_limit": 8294400,
+        "media_attachments": media_configuration(ctx.settings),
+        "polls": {
+            "max_options": polls.MAX_OPTIONS,
+            "max_characters_per_option": polls.MAX_OPTION_CHARS,
+            "min_expiration": polls.MIN_EXPIRATION,
+            "max_expiration": polls.MAX_EXPIRATION,
         },
-        "polls": {"max_options": 4, "max_characters_per_option": 50, "min_expiration": 300, "max_expiration": 2629746},
         "translation": {"enabled": False},
     }
 
@@ -129,7 +142,7 @@ async def instance_v2(request: Request, ctx: Context = Depends(current_ctx)) -> 
     s = ctx.settings
     counts = await usage(request, ctx)
     return {
-        "domain": s.domain,
+        "domain": reached_at(request, ctx),
         "title": s.title,
         "version": _version(),
         "source_url": SOURCE_URL,
@@ -148,7 +161,7 @@ async def instance_v2(request: Request, ctx: Context = Depends(current_ctx)) -> 
         },
         "api_versions": {"mastodon": MASTODON_API_VERSION},
         "contact": {"email": s.contact_email, "account": await _contact(ctx, request)},
-        "rules": [],
+        "rules": rules(s),
     }
 
 
@@ -158,7 +171,7 @@ async def instance_v1(request: Request, ctx: Context = Depends(current_ctx)) -> 
     counts = await usage(request, ctx)
     conf = configuration(ctx)
     return {
-        "uri": s.domain,
+        "uri": reached_at(request, ctx),
         "title": s.title,
         "short_description": _description(ctx),
         "description": _description(ctx),
@@ -173,7 +186,7 @@ async def instance_v1(request: Request, ctx: Context = Depends(current_ctx)) -> 
         "invites_enabled": False,
         "configuration": {k: v for k, v in conf.items() if k != "urls"},
         "contact_account": await _contact(ctx, request),
-        "rules": [],
+        "rules": rules(s),
     }
 
 

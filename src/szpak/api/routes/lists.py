@@ -248,6 +248,6 @@ async def timeline(
         ids = list(await s.scalars(_list_ids(row.replies_policy, page.min_id is not None), binds))
         if page.min_id is not None:
             ids.reverse()
-        data = await request.app.state.presenter.statuses(s, ids, me)
+        data = await request.app.state.presenter.statuses(s, ids, me, "home")
     link_header(request, response, ids)
     return JSON(data, headers=dict(response.headers))

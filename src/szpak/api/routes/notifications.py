@@ -26,6 +26,7 @@ from szpak.api.params import Params, query
 from szpak.api.serializers import Renderer
 from szpak.domain import notify
 from szpak.domain.context import Context
+from szpak.domain.filters import filter_notifications
 from szpak.domain.errors import NotFound
 from szpak.storage.models import Marker, Notification, Status
 from szpak.storage.queries import load_accounts, load_bundle
@@ -111,6 +112,7 @@ async def list_notifications(
     async with ctx.read() as s:
         rows = page.finish(list(await s.scalars(page.apply(q, Notification.id))))
         rendered = await render_notifications(request.app.state.renderer, s, rows, me)
+        rendered = await filter_notifications(request.app.state.presenter.filters, s, me, rendered)
     link_header(request, response, [n.id for n in rows])
     return rendered
 

@@ -22,7 +22,8 @@ from szpak.api.errors import APIError
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.api.responses import JSON
 from szpak.api.params import Params, body
-from szpak.domain import interactions
+from szpak.api.routes.scheduled_statuses import scheduled_entity
+from szpak.domain import interactions, polls, scheduled
 from szpak.domain import statuses as status_actions
 from szpak.domain.context import Context, Tx
 from szpak.domain.errors import Conflict, Invalid, NotFound
@@ -59,8 +60,10 @@ class CreateStatus(Params):
     spoiler_text: str | None = Field(None, max_length=10_000)
     visibility: str | None = None
     language: str | None = None
-    scheduled_at: str | None = None
-    poll: dict[str, Any] | None = None
+    #: ISO 8601; makes the answer a ScheduledStatus (domain/scheduled.py).
+    scheduled_at: Any = None
+    #: ``poll[options][]``, ``poll[expires_in]``, ``poll[multiple]``, ``poll[hide_totals]`` (domain/polls.py).
+    poll: Any = None
 
 
 class EditStatus(Params):
@@ -69,7 +72,8 @@ class EditStatus(Params):
     sensitive: bool | None = None
     language: str | None = None
     media_ids: list[Id] | None = Field(None, max_length=4)
-    poll: dict[str, Any] | None = None
+    #: Replaces the poll; given empty (or null) removes it; left out keeps it.
+    poll: Any = None
 
 
 class ReblogParams(Params):
@@ -88,17 +92,17 @@ def _media_ids(raw: list[Id] | None) -> list[int] | None:
     return out
 
 
-def _unsupported(*, poll: dict[str, Any] | None = None, scheduled_at: str | None = None) -> None:
-    """Refuse what Szpak cannot do yet rather than quietly posting something else."""
-    if poll:
-        raise APIError(422, "Validation failed: Polls are not supported yet")
-    if scheduled_at:
-        raise APIError(422, "Validation failed: Scheduled posts are not supported yet")
+def _new_poll(params: CreateStatus) -> polls.PollDraft | None:
+    """The poll asked for with a new post; none together with media (as Mastodon)."""
+    poll = polls.parse_poll(params.poll)
+    if poll is not None and params.media_ids:
+        raise Invalid("Validation failed: A post with a poll cannot have media attachments")
+    return poll
 
 
 def draft_from(params: CreateStatus, user: User | None, application_id: int | None) -> status_actions.StatusDraft:
     """The new post as asked for, the account's posting defaults filling the gaps."""
-    _unsupported(poll=params.poll, scheduled_at=params.scheduled_at)
+    poll = _new_poll(params)
     reply_to = parse_id(params.in_reply_to_id) if params.in_reply_to_id not in (None, "") else None
     language = params.language if params.language else (user.default_language if user else None)
     return status_actions.StatusDraft(
@@ -110,6 +114,7 @@ def draft_from(params: CreateStatus, user: User | None, application_id: int | No
         in_reply_to_id=reply_to,
         media_ids=_media_ids(params.media_ids) or [],
         application_id=application_id,
+        poll=poll,
     )
 
 
@@ -152,6 +157,8 @@ async def create_status(
     ctx: Context = Depends(current_ctx),
 ) -> Any:
     key = request.headers.get("idempotency-key")
+    if params.scheduled_at not in (None, ""):
+        return await _schedule(params, viewer, ctx)
 
     async def action(tx: Tx) -> Status:
         author = await viewer.account(tx.session)
@@ -165,6 +172,16 @@ async def create_status(
     if not rendered:  # deleted between the commit and this read
         raise NotFound()
     return JSON(rendered[0])
+
+
+async def _schedule(params: CreateStatus, viewer: Viewer, ctx: Context) -> Any:
+    """``scheduled_at`` given: keep the post for later and answer with a ScheduledStatus."""
+    at = scheduled.parse_time(params.scheduled_at)
+    async with ctx.tx() as tx:
+        author = await viewer.account(tx.session)
+        user = await tx.session.get(User, viewer.user_id) if viewer.user_id else None
+        row = await scheduled.schedule(tx, author, draft_from(params, user, viewer.application_id), at)
+    return JSON(scheduled_entity(row))
 
 
 @router.get("/api/v1/statuses")
@@ -217,8 +234,11 @@ async def edit_status(
     ctx: Context = Depends(current_ctx),
 ) -> Any:
     sid = parse_id(status_id)
-    _unsupported(poll=params.poll)
+    poll = polls.parse_edit(params.poll, "poll" in params.model_fields_set)
+    if isinstance(poll, polls.PollDraft) and params.media_ids:
+        raise Invalid("Validation failed: A post with a poll cannot have media attachments")
     changes = status_actions.StatusChanges(
+        poll=poll,
         text=params.status,
         spoiler_text=params.spoiler_text,
         sensitive=params.sensitive,
@@ -315,8 +335,11 @@ async def context(
         ancestors = [shown[i] for i in reversed(up) if i in shown]
         descendants = [shown[i] for i in depth_first(st.id, tree) if i in shown][:down_limit]
         bundle = await load_bundle(s, ancestors + descendants, vid)
-    renderer = request.app.state.renderer
-    return {"ancestors": renderer.statuses(ancestors, bundle), "descendants": renderer.statuses(descendants, bundle)}
+        renderer, filters = request.app.state.renderer, request.app.state.presenter.apply_filters
+        return {
+            "ancestors": await filters(s, vid, "thread", renderer.statuses(ancestors, bundle)),
+            "descendants": await filters(s, vid, "thread", renderer.statuses(descendants, bundle)),
+        }
 
 
 # -- actions on a status ----------------------------------------------------------------------

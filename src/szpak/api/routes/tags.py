@@ -2,7 +2,9 @@
 
 A tag becomes public the first time a public or unlisted post uses it; until then
 (only private or direct posts used it) it is not found, here as in search, so that
-a tag's existence does not leak what followers-only posts talk about.
+a tag's existence does not leak what followers-only posts talk about. An account that
+follows or features an unused tag (docs/api/social.md) sees it. Signed in, the Tag
+carries ``following`` and ``featuring``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from szpak.api.deps import current_ctx, Viewer, maybe
 from szpak.domain.context import Context
 from szpak.domain.errors import NotFound
 from szpak.storage.models import Tag
-from szpak.storage.search import tag_histories
+from szpak.api.routes.followed_tags import render_tags, viewer_knows_tag
 
 router = APIRouter()
 
@@ -33,9 +35,10 @@ async def get_tag(
     key = tag_key(name)
     if not key or len(key) > 255:
         raise NotFound()
+    vid = viewer.account_id if viewer is not None else None
     async with ctx.read() as s:
-        tag = await s.scalar(select(Tag).where(Tag.name == key, Tag.last_status_at.is_not(None)))
-        if tag is None:
+        tag = await s.scalar(select(Tag).where(Tag.name == key))
+        # An unused tag (see above) is shown only to whoever follows or features it.
+        if tag is None or (tag.last_status_at is None and not await viewer_knows_tag(s, vid, tag.id)):
             raise NotFound()
-        history = await tag_histories(s, [tag.id])
-    return request.app.state.renderer.tag(tag, history=history[tag.id])
+        return (await render_tags(request, s, [tag], vid))[0]

@@ -24,9 +24,15 @@ from .statuses import (
 )
 from .web import WebSession
 # --- area: media ---
+from .media import MEDIA_TYPES, MediaAttachment  # noqa: F401
 # --- area: polls-scheduled ---
+from .polls import Poll, PollVote  # noqa: F401
+from .scheduled import ScheduledStatus  # noqa: F401
 # --- area: tags-conversations-social ---
+from .social_extra import AccountConversation, ConversationStatus, DomainBlock, Endorsement, FeaturedTag, SuggestionDismissal, TagFollow  # noqa: F401
 # --- area: filters-reports-admin ---
+from .filters import FILTER_ACTIONS, FILTER_CONTEXTS, Filter, FilterKeyword, FilterStatus  # noqa: F401
+from .moderation import REPORT_CATEGORIES, AccountStrike, ModerationLogEntry, Report, SensitizedAccount  # noqa: F401
 # --- area: trends-instance-directory ---
 
 __all__ = [

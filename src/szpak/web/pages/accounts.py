@@ -57,7 +57,7 @@ async def profile(request: Request, username: str) -> Response:
             )
     return await page(
         request, "profile.html", page_name="profile", account=renderer.account(account), relation=relation,
-        listing=listing, tab="replies" if with_replies else "posts",
+        listing=listing, tab="replies" if with_replies else "posts", filter_context="account",
     )
 
 

@@ -21,7 +21,10 @@ async def notifications(request: Request) -> Response:
         return login_redirect(request)
     async with get_ctx(request).read() as s:
         listing = await reads.notifications(s, request.app.state.presenter, v.account_id, max_id=parse_max_id(request))
-    return await page(request, "notifications.html", page_name="notifications", listing=listing, live="notifications")
+    return await page(
+        request, "notifications.html", page_name="notifications", listing=listing, live="notifications",
+        filter_context="notifications",
+    )
 
 
 @router.get("/_web/notifications/{notification_id}")
@@ -35,4 +38,7 @@ async def notification_fragment(request: Request, notification_id: str) -> Respo
         )
     if not listing.items:
         raise NotFound()
-    return await page(request, "fragments/notification.html", n=listing.items[0], full_path=fragment_home(request))
+    return await page(
+        request, "fragments/notification.html", n=listing.items[0], full_path=fragment_home(request),
+        filter_context="notifications",
+    )

@@ -21,6 +21,9 @@ from szpak.web.session import Visitor, acting_account, get_ctx, visitor
 
 router = APIRouter()
 
+#: Where a post is shown, as Mastodon's filters name it (``/_web/statuses/:id?context=``).
+FILTER_CONTEXTS = ("home", "public", "thread", "account", "notifications")
+
 
 def _status_id(raw: str) -> int:
     if not raw.isdigit() or not 0 < int(raw) < 2**63:
@@ -63,7 +66,7 @@ async def status_page(request: Request, username: str, status_id: str) -> Respon
             return see_other(f"/@{owner.username}/{original.id}")
         thread = await reads.thread(s, request.app.state.presenter, st, v.account_id)
     return await page(
-        request, "status.html", page_name="status", thread=thread,
+        request, "status.html", page_name="status", thread=thread, filter_context="thread",
         reply_text=reply_prefix(thread.status, v.account), reply_visibility=reply_visibility(thread.status, v),
     )
 
@@ -77,10 +80,14 @@ async def status_fragment(request: Request, status_id: str) -> Response:
         st = await s.get(Status, sid)
         if st is None or not await can_see(s, st, v.account_id):
             raise NotFound()
-        rendered = await reads.one_status(s, request.app.state.presenter, st.id, v.account_id)
+        context = request.query_params.get("context")
+        context = context if context in FILTER_CONTEXTS else None
+        rendered = await reads.one_status(s, request.app.state.presenter, st.id, v.account_id, context)
     if rendered is None:
         raise NotFound()
-    return await page(request, "fragments/status.html", s=rendered, full_path=fragment_home(request))
+    return await page(
+        request, "fragments/status.html", s=rendered, full_path=fragment_home(request), filter_context=context
+    )
 
 
 def _draft(form: FormData) -> status_actions.StatusDraft:

@@ -32,7 +32,7 @@ async def home(request: Request) -> Response:
     async with get_ctx(request).read() as s:
         listing = await reads.home(s, request.app.state.presenter, v.account_id, parse_max_id(request))
     return await page(
-        request, "home.html", page_name="home", listing=listing, live="home",
+        request, "home.html", page_name="home", listing=listing, live="home", filter_context="home",
         default_visibility=v.user.default_visibility if v.user else "public",
     )
 
@@ -43,7 +43,10 @@ async def explore(request: Request) -> Response:
     async with get_ctx(request).read() as s:
         listing = await reads.public(s, request.app.state.presenter, v.account_id, parse_max_id(request))
         trending = await reads.trending_tags(s, request.app.state.renderer)
-    return await page(request, "explore.html", page_name="explore", listing=listing, trending=trending, live="public")
+    return await page(
+        request, "explore.html", page_name="explore", listing=listing, trending=trending, live="public",
+        filter_context="public",
+    )
 
 
 @router.get("/tags/{name}")
@@ -54,5 +57,6 @@ async def tag(request: Request, name: str) -> Response:
         listing = await reads.tagged(s, request.app.state.presenter, key, v.account_id, parse_max_id(request))
         trending = await reads.trending_tags(s, request.app.state.renderer)
     return await page(
-        request, "tag.html", page_name="tag", tag=key, listing=listing, trending=trending, live=f"hashtag:{key}"
+        request, "tag.html", page_name="tag", tag=key, listing=listing, trending=trending, live=f"hashtag:{key}",
+        filter_context="public",
     )

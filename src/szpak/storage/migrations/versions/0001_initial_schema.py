@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 11:59:24.473811
+Create Date: 2026-11-27 13:37:31.410160
 """
 
 from __future__ import annotations
@@ -101,6 +101,22 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tags')),
     sa.UniqueConstraint('name', name=op.f('uq_tags_name'))
     )
+    op.create_table('account_conversations',
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('conversation_id', sa.BigInteger(), nullable=False),
+    sa.Column('participant_ids', sa.JSON(), nullable=False),
+    sa.Column('participants_key', sa.String(length=2048), nullable=False),
+    sa.Column('last_status_id', sa.BigInteger(), nullable=False),
+    sa.Column('unread', sa.Boolean(), nullable=False),
+    sa.Column('updated_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_account_conversations_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_account_conversations')),
+    sa.UniqueConstraint('account_id', 'conversation_id', 'participants_key', name=op.f('uq_account_conversations_account_id'))
+    )
+    with op.batch_alter_table('account_conversations', schema=None) as batch_op:
+        batch_op.create_index('ix_account_conversations_account_id_last', ['account_id', 'last_status_id'], unique=False)
+
     op.create_table('account_terms',
     sa.Column('term', sa.String(length=64), nullable=False),
     sa.Column('account_id', sa.BigInteger(), nullable=False),
@@ -122,6 +138,53 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('blocks', schema=None) as batch_op:
         batch_op.create_index('ix_blocks_target_account_id', ['target_account_id'], unique=False)
+
+    op.create_table('domain_blocks',
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('domain', sa.String(length=255), nullable=False),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_domain_blocks_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_domain_blocks')),
+    sa.UniqueConstraint('account_id', 'domain', name=op.f('uq_domain_blocks_account_id'))
+    )
+    op.create_table('endorsements',
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('target_account_id', sa.BigInteger(), nullable=False),
+    sa.Column('follow_id', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_endorsements_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['target_account_id'], ['accounts.id'], name=op.f('fk_endorsements_target_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_endorsements')),
+    sa.UniqueConstraint('account_id', 'target_account_id', name=op.f('uq_endorsements_account_id'))
+    )
+    with op.batch_alter_table('endorsements', schema=None) as batch_op:
+        batch_op.create_index('ix_endorsements_target_account_id', ['target_account_id'], unique=False)
+
+    op.create_table('featured_tags',
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('tag_id', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_featured_tags_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tag_id'], ['tags.id'], name=op.f('fk_featured_tags_tag_id_tags'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_featured_tags')),
+    sa.UniqueConstraint('account_id', 'tag_id', name=op.f('uq_featured_tags_account_id'))
+    )
+    op.create_table('filters',
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('title', sa.String(length=256), nullable=False),
+    sa.Column('context', sa.JSON(), nullable=False),
+    sa.Column('action', sa.String(length=8), nullable=False),
+    sa.Column('expires_at', szpak.storage.models.base.UTCDateTime(), nullable=True),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_filters_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_filters'))
+    )
+    with op.batch_alter_table('filters', schema=None) as batch_op:
+        batch_op.create_index('ix_filters_account_id', ['account_id', 'id'], unique=False)
 
     op.create_table('follow_requests',
     sa.Column('show_reblogs', sa.Boolean(), nullable=False),
@@ -175,6 +238,22 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_markers_account_id_accounts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('account_id', 'timeline', name=op.f('pk_markers'))
     )
+    op.create_table('moderation_log',
+    sa.Column('actor_account_id', sa.BigInteger(), nullable=True),
+    sa.Column('actor', sa.String(length=128), nullable=False),
+    sa.Column('action', sa.String(length=32), nullable=False),
+    sa.Column('target_type', sa.String(length=16), nullable=False),
+    sa.Column('target_id', sa.BigInteger(), nullable=True),
+    sa.Column('target_label', sa.String(length=512), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['actor_account_id'], ['accounts.id'], name=op.f('fk_moderation_log_actor_account_id_accounts'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_moderation_log'))
+    )
+    with op.batch_alter_table('moderation_log', schema=None) as batch_op:
+        batch_op.create_index('ix_moderation_log_target', ['target_type', 'target_id'], unique=False)
+
     op.create_table('mutes',
     sa.Column('hide_notifications', sa.Boolean(), nullable=False),
     sa.Column('expires_at', szpak.storage.models.base.UTCDateTime(), nullable=True),
@@ -194,6 +273,50 @@ def upgrade() -> None:
     sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_organisations_account_id_accounts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('account_id', name=op.f('pk_organisations'))
+    )
+    op.create_table('reports',
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('target_account_id', sa.BigInteger(), nullable=False),
+    sa.Column('status_ids', sa.JSON(), nullable=False),
+    sa.Column('rule_ids', sa.JSON(), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('category', sa.String(length=16), nullable=False),
+    sa.Column('forwarded', sa.Boolean(), nullable=False),
+    sa.Column('assigned_account_id', sa.BigInteger(), nullable=True),
+    sa.Column('action_taken_at', szpak.storage.models.base.UTCDateTime(), nullable=True),
+    sa.Column('action_taken_by_account_id', sa.BigInteger(), nullable=True),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_reports_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['action_taken_by_account_id'], ['accounts.id'], name=op.f('fk_reports_action_taken_by_account_id_accounts'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['assigned_account_id'], ['accounts.id'], name=op.f('fk_reports_assigned_account_id_accounts'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['target_account_id'], ['accounts.id'], name=op.f('fk_reports_target_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reports'))
+    )
+    with op.batch_alter_table('reports', schema=None) as batch_op:
+        batch_op.create_index('ix_reports_account_id', ['account_id', 'id'], unique=False)
+        batch_op.create_index('ix_reports_target_account_id', ['target_account_id', 'id'], unique=False)
+
+    op.create_table('scheduled_statuses',
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('scheduled_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_scheduled_statuses_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_scheduled_statuses'))
+    )
+    with op.batch_alter_table('scheduled_statuses', schema=None) as batch_op:
+        batch_op.create_index('ix_scheduled_statuses_account_id_id', ['account_id', 'id'], unique=False)
+        batch_op.create_index('ix_scheduled_statuses_account_id_scheduled_at', ['account_id', 'scheduled_at'], unique=False)
+
+    op.create_table('sensitized_accounts',
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_sensitized_accounts_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('account_id', name=op.f('pk_sensitized_accounts'))
     )
     op.create_table('statuses',
     sa.Column('account_id', sa.BigInteger(), nullable=False),
@@ -228,6 +351,29 @@ def upgrade() -> None:
         batch_op.create_index('ix_statuses_reblog_of_id', ['reblog_of_id'], unique=False)
         batch_op.create_index('ix_statuses_visibility_id', ['visibility', 'id'], unique=False)
 
+    op.create_table('suggestion_dismissals',
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('target_account_id', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_suggestion_dismissals_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['target_account_id'], ['accounts.id'], name=op.f('fk_suggestion_dismissals_target_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_suggestion_dismissals')),
+    sa.UniqueConstraint('account_id', 'target_account_id', name=op.f('uq_suggestion_dismissals_account_id'))
+    )
+    op.create_table('tag_follows',
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('tag_id', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_tag_follows_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tag_id'], ['tags.id'], name=op.f('fk_tag_follows_tag_id_tags'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tag_follows')),
+    sa.UniqueConstraint('account_id', 'tag_id', name=op.f('uq_tag_follows_account_id'))
+    )
+    with op.batch_alter_table('tag_follows', schema=None) as batch_op:
+        batch_op.create_index('ix_tag_follows_tag_id', ['tag_id', 'account_id'], unique=False)
+
     op.create_table('users',
     sa.Column('account_id', sa.BigInteger(), nullable=False),
     sa.Column('email', sa.String(length=255), nullable=False),
@@ -247,6 +393,20 @@ def upgrade() -> None:
     sa.UniqueConstraint('account_id', name=op.f('uq_users_account_id')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email'))
     )
+    op.create_table('account_strikes',
+    sa.Column('target_account_id', sa.BigInteger(), nullable=False),
+    sa.Column('action', sa.String(length=16), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('report_id', sa.BigInteger(), nullable=True),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['report_id'], ['reports.id'], name=op.f('fk_account_strikes_report_id_reports'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['target_account_id'], ['accounts.id'], name=op.f('fk_account_strikes_target_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_account_strikes'))
+    )
+    with op.batch_alter_table('account_strikes', schema=None) as batch_op:
+        batch_op.create_index('ix_account_strikes_target_account_id', ['target_account_id', 'id'], unique=False)
+
     op.create_table('bookmarks',
     sa.Column('account_id', sa.BigInteger(), nullable=False),
     sa.Column('status_id', sa.BigInteger(), nullable=False),
@@ -257,6 +417,16 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_bookmarks')),
     sa.UniqueConstraint('account_id', 'status_id', name=op.f('uq_bookmarks_account_id'))
     )
+    op.create_table('conversation_statuses',
+    sa.Column('account_conversation_id', sa.BigInteger(), nullable=False),
+    sa.Column('status_id', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['account_conversation_id'], ['account_conversations.id'], name=op.f('fk_conversation_statuses_account_conversation_id_account_conversations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['status_id'], ['statuses.id'], name=op.f('fk_conversation_statuses_status_id_statuses'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('account_conversation_id', 'status_id', name=op.f('pk_conversation_statuses'))
+    )
+    with op.batch_alter_table('conversation_statuses', schema=None) as batch_op:
+        batch_op.create_index('ix_conversation_statuses_status_id', ['status_id'], unique=False)
+
     op.create_table('favourites',
     sa.Column('account_id', sa.BigInteger(), nullable=False),
     sa.Column('status_id', sa.BigInteger(), nullable=False),
@@ -270,6 +440,28 @@ def upgrade() -> None:
     with op.batch_alter_table('favourites', schema=None) as batch_op:
         batch_op.create_index('ix_favourites_status_id', ['status_id'], unique=False)
 
+    op.create_table('filter_keywords',
+    sa.Column('filter_id', sa.BigInteger(), nullable=False),
+    sa.Column('keyword', sa.String(length=512), nullable=False),
+    sa.Column('whole_word', sa.Boolean(), nullable=False),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['filter_id'], ['filters.id'], name=op.f('fk_filter_keywords_filter_id_filters'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_filter_keywords'))
+    )
+    with op.batch_alter_table('filter_keywords', schema=None) as batch_op:
+        batch_op.create_index('ix_filter_keywords_filter_id', ['filter_id', 'id'], unique=False)
+
+    op.create_table('filter_statuses',
+    sa.Column('filter_id', sa.BigInteger(), nullable=False),
+    sa.Column('status_id', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['filter_id'], ['filters.id'], name=op.f('fk_filter_statuses_filter_id_filters'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['status_id'], ['statuses.id'], name=op.f('fk_filter_statuses_status_id_statuses'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_filter_statuses')),
+    sa.UniqueConstraint('filter_id', 'status_id', name=op.f('uq_filter_statuses_filter_id'))
+    )
     op.create_table('list_accounts',
     sa.Column('list_id', sa.BigInteger(), nullable=False),
     sa.Column('account_id', sa.BigInteger(), nullable=False),
@@ -319,6 +511,32 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('listening_webhooks', schema=None) as batch_op:
         batch_op.create_index('ix_listening_webhooks_organisation_id', ['organisation_id'], unique=False)
+
+    op.create_table('media_attachments',
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('status_id', sa.BigInteger(), nullable=True),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('type', sa.String(length=16), nullable=False),
+    sa.Column('file_key', sa.String(length=255), nullable=False),
+    sa.Column('content_type', sa.String(length=64), nullable=False),
+    sa.Column('file_size', sa.BigInteger(), nullable=False),
+    sa.Column('small_key', sa.String(length=255), nullable=True),
+    sa.Column('thumbnail_custom', sa.Boolean(), nullable=False),
+    sa.Column('description', sa.Text(), nullable=True),
+    sa.Column('focus_x', sa.Float(), nullable=False),
+    sa.Column('focus_y', sa.Float(), nullable=False),
+    sa.Column('meta', sa.JSON(), nullable=False),
+    sa.Column('blurhash', sa.String(length=64), nullable=True),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('detached_at', szpak.storage.models.base.UTCDateTime(), nullable=True),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_media_attachments_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['status_id'], ['statuses.id'], name=op.f('fk_media_attachments_status_id_statuses'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_media_attachments'))
+    )
+    with op.batch_alter_table('media_attachments', schema=None) as batch_op:
+        batch_op.create_index('ix_media_attachments_account_id', ['account_id', 'id'], unique=False)
+        batch_op.create_index('ix_media_attachments_status_id', ['status_id', 'position'], unique=False)
 
     op.create_table('notifications',
     sa.Column('account_id', sa.BigInteger(), nullable=False),
@@ -379,6 +597,25 @@ def upgrade() -> None:
     with op.batch_alter_table('organisation_members', schema=None) as batch_op:
         batch_op.create_index('ix_organisation_members_member_id', ['member_id'], unique=False)
 
+    op.create_table('polls',
+    sa.Column('status_id', sa.BigInteger(), nullable=False),
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('options', sa.JSON(), nullable=False),
+    sa.Column('tallies', sa.JSON(), nullable=False),
+    sa.Column('multiple', sa.Boolean(), nullable=False),
+    sa.Column('hide_totals', sa.Boolean(), nullable=False),
+    sa.Column('expires_at', szpak.storage.models.base.UTCDateTime(), nullable=True),
+    sa.Column('votes_count', sa.Integer(), nullable=False),
+    sa.Column('voters_count', sa.Integer(), nullable=False),
+    sa.Column('closed_at', szpak.storage.models.base.UTCDateTime(), nullable=True),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_polls_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['status_id'], ['statuses.id'], name=op.f('fk_polls_status_id_statuses'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_polls')),
+    sa.UniqueConstraint('status_id', name=op.f('uq_polls_status_id'))
+    )
     op.create_table('status_edits',
     sa.Column('status_id', sa.BigInteger(), nullable=False),
     sa.Column('account_id', sa.BigInteger(), nullable=False),
@@ -518,6 +755,20 @@ def upgrade() -> None:
     with op.batch_alter_table('organisation_tokens', schema=None) as batch_op:
         batch_op.create_index('ix_organisation_tokens_organisation_id', ['organisation_id', 'member_id'], unique=False)
 
+    op.create_table('poll_votes',
+    sa.Column('poll_id', sa.BigInteger(), nullable=False),
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('choice', sa.Integer(), nullable=False),
+    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_poll_votes_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['poll_id'], ['polls.id'], name=op.f('fk_poll_votes_poll_id_polls'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_poll_votes')),
+    sa.UniqueConstraint('poll_id', 'account_id', 'choice', name=op.f('uq_poll_votes_poll_id'))
+    )
+    with op.batch_alter_table('poll_votes', schema=None) as batch_op:
+        batch_op.create_index('ix_poll_votes_account_id_poll_id', ['account_id', 'poll_id'], unique=False)
+
     op.create_table('web_sessions',
     sa.Column('key_hash', sa.String(length=64), nullable=False),
     sa.Column('user_id', sa.BigInteger(), nullable=False),
@@ -564,6 +815,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_web_sessions_user_id')
 
     op.drop_table('web_sessions')
+    with op.batch_alter_table('poll_votes', schema=None) as batch_op:
+        batch_op.drop_index('ix_poll_votes_account_id_poll_id')
+
+    op.drop_table('poll_votes')
     with op.batch_alter_table('organisation_tokens', schema=None) as batch_op:
         batch_op.drop_index('ix_organisation_tokens_organisation_id')
 
@@ -600,6 +855,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_status_edits_status_id')
 
     op.drop_table('status_edits')
+    op.drop_table('polls')
     with op.batch_alter_table('organisation_members', schema=None) as batch_op:
         batch_op.drop_index('ix_organisation_members_member_id')
 
@@ -610,6 +866,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_notifications_account_id_id')
 
     op.drop_table('notifications')
+    with op.batch_alter_table('media_attachments', schema=None) as batch_op:
+        batch_op.drop_index('ix_media_attachments_status_id')
+        batch_op.drop_index('ix_media_attachments_account_id')
+
+    op.drop_table('media_attachments')
     with op.batch_alter_table('listening_webhooks', schema=None) as batch_op:
         batch_op.drop_index('ix_listening_webhooks_organisation_id')
 
@@ -622,12 +883,30 @@ def downgrade() -> None:
         batch_op.drop_index('ix_list_accounts_account_id')
 
     op.drop_table('list_accounts')
+    op.drop_table('filter_statuses')
+    with op.batch_alter_table('filter_keywords', schema=None) as batch_op:
+        batch_op.drop_index('ix_filter_keywords_filter_id')
+
+    op.drop_table('filter_keywords')
     with op.batch_alter_table('favourites', schema=None) as batch_op:
         batch_op.drop_index('ix_favourites_status_id')
 
     op.drop_table('favourites')
+    with op.batch_alter_table('conversation_statuses', schema=None) as batch_op:
+        batch_op.drop_index('ix_conversation_statuses_status_id')
+
+    op.drop_table('conversation_statuses')
     op.drop_table('bookmarks')
+    with op.batch_alter_table('account_strikes', schema=None) as batch_op:
+        batch_op.drop_index('ix_account_strikes_target_account_id')
+
+    op.drop_table('account_strikes')
     op.drop_table('users')
+    with op.batch_alter_table('tag_follows', schema=None) as batch_op:
+        batch_op.drop_index('ix_tag_follows_tag_id')
+
+    op.drop_table('tag_follows')
+    op.drop_table('suggestion_dismissals')
     with op.batch_alter_table('statuses', schema=None) as batch_op:
         batch_op.drop_index('ix_statuses_visibility_id')
         batch_op.drop_index('ix_statuses_reblog_of_id')
@@ -636,8 +915,23 @@ def downgrade() -> None:
         batch_op.drop_index('ix_statuses_account_id_id')
 
     op.drop_table('statuses')
+    op.drop_table('sensitized_accounts')
+    with op.batch_alter_table('scheduled_statuses', schema=None) as batch_op:
+        batch_op.drop_index('ix_scheduled_statuses_account_id_scheduled_at')
+        batch_op.drop_index('ix_scheduled_statuses_account_id_id')
+
+    op.drop_table('scheduled_statuses')
+    with op.batch_alter_table('reports', schema=None) as batch_op:
+        batch_op.drop_index('ix_reports_target_account_id')
+        batch_op.drop_index('ix_reports_account_id')
+
+    op.drop_table('reports')
     op.drop_table('organisations')
     op.drop_table('mutes')
+    with op.batch_alter_table('moderation_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_moderation_log_target')
+
+    op.drop_table('moderation_log')
     op.drop_table('markers')
     with op.batch_alter_table('lists', schema=None) as batch_op:
         batch_op.drop_index('ix_lists_account_id')
@@ -651,6 +945,16 @@ def downgrade() -> None:
         batch_op.drop_index('ix_follow_requests_target_account_id')
 
     op.drop_table('follow_requests')
+    with op.batch_alter_table('filters', schema=None) as batch_op:
+        batch_op.drop_index('ix_filters_account_id')
+
+    op.drop_table('filters')
+    op.drop_table('featured_tags')
+    with op.batch_alter_table('endorsements', schema=None) as batch_op:
+        batch_op.drop_index('ix_endorsements_target_account_id')
+
+    op.drop_table('endorsements')
+    op.drop_table('domain_blocks')
     with op.batch_alter_table('blocks', schema=None) as batch_op:
         batch_op.drop_index('ix_blocks_target_account_id')
 
@@ -659,6 +963,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_account_terms_account_id')
 
     op.drop_table('account_terms')
+    with op.batch_alter_table('account_conversations', schema=None) as batch_op:
+        batch_op.drop_index('ix_account_conversations_account_id_last')
+
+    op.drop_table('account_conversations')
     op.drop_table('tags')
     op.drop_table('listening_versions')
     with op.batch_alter_table('jobs', schema=None) as batch_op:

@@ -1,0 +1,73 @@
+"""Endorsements (docs/api/social.md): ``POST /api/v1/accounts/:id/pin`` and ``/unpin``,
+``GET /api/v1/endorsements`` and ``GET /api/v1/accounts/:id/endorsements``.
+``domain/endorsements.py`` writes; ``Relationship.endorsed`` comes from ``storage/graph.py``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from szpak.api.deps import Viewer, current_ctx, maybe, parse_id, require, viewer_account_id
+from szpak.api.pagination import Page, page_params
+from szpak.api.routes.accounts import _collection_hidden, edge_page, relationship_of, visible_account
+from szpak.domain import endorsements as actions
+from szpak.domain.context import Context
+from szpak.domain.domain_blocks import not_domain_blocked_clause
+from szpak.storage.models import Account, Endorsement
+
+router = APIRouter()
+
+
+@router.post("/api/v1/accounts/{account_id}/pin")
+async def pin(request: Request, account_id: str, viewer: Viewer = require("write:accounts"), ctx: Context = Depends(current_ctx)) -> Any:
+    """Endorse an account the viewer follows; answers with the Relationship."""
+    target = parse_id(account_id)
+    async with ctx.tx() as tx:
+        await actions.pin(tx, await viewer.account(tx.session), target)
+    assert viewer.account_id is not None
+    return await relationship_of(request, ctx, viewer.account_id, target)
+
+
+@router.post("/api/v1/accounts/{account_id}/unpin")
+async def unpin(request: Request, account_id: str, viewer: Viewer = require("write:accounts"), ctx: Context = Depends(current_ctx)) -> Any:
+    target = parse_id(account_id)
+    async with ctx.tx() as tx:
+        await actions.unpin(tx, await viewer.account(tx.session), target)
+    assert viewer.account_id is not None
+    return await relationship_of(request, ctx, viewer.account_id, target)
+
+
+@router.get("/api/v1/endorsements")
+async def mine(
+    request: Request,
+    response: Response,
+    page: Page = Depends(page_params(40, 80)),
+    viewer: Viewer = require("read:accounts"),
+    ctx: Context = Depends(current_ctx),
+) -> Any:
+    """Accounts the viewer endorses, most recent first, paged by the endorsement's id."""
+    return await edge_page(request, response, ctx, actions.endorsed_query(viewer.account_id), Endorsement.id, page)
+
+
+@router.get("/api/v1/accounts/{account_id}/endorsements")
+async def of_account(
+    request: Request,
+    response: Response,
+    account_id: str,
+    page: Page = Depends(page_params(40, 80)),
+    viewer: Viewer | None = maybe("read:accounts"),
+    ctx: Context = Depends(current_ctx),
+) -> Any:
+    """Accounts featured on a profile; hidden, as followers are, when the owner hides its
+    collections or blocks the viewer."""
+    vid = viewer_account_id(viewer)
+    aid = parse_id(account_id)
+    async with ctx.read() as s:
+        account = await visible_account(s, aid, vid)
+        if await _collection_hidden(s, account, vid):
+            return []
+    query = actions.endorsed_query(aid)
+    if vid is not None:
+        query = query.where(not_domain_blocked_clause(vid, Account))
+    return await edge_page(request, response, ctx, query, Endorsement.id, page)
