@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-pg services bench demo clean
+.PHONY: install run test test-pg compat services bench demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -26,6 +26,11 @@ demo: install
 test: install
 	bash scripts/test-deps.sh
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+# Only the compatibility suites (toot's integration tests, schemathesis; docs/compatibility.md).
+# They are part of `make test` too.
+compat: install
+	$(PY) -m pytest tests/compat $(PYTEST_ARGS)
 
 # The suite again on PostgreSQL and Redis (started locally; installed with apt-get when missing).
 test-pg: install

@@ -29,18 +29,32 @@ def _fail(message: str) -> int:
     return 1
 
 
+async def _open_context() -> Any:
+    """``szpak.cli.open_context``, but on the server's bus when it has one (Redis): then a
+    suspension from the command line reaches the running servers' token caches and streams
+    at once. Without Redis they notice within their caches' lifetime (30 s for tokens)."""
+    from szpak.app import make_bus
+    from szpak.cli import _settings, open_context
+
+    ctx = await open_context()
+    if _settings().redis_url:
+        ctx.bus = make_bus(_settings())
+        await ctx.bus.start()
+    return ctx
+
+
 def _run(fn: Callable[[Any, argparse.Namespace], Awaitable[int]]) -> Callable[[argparse.Namespace], int]:
     def command(args: argparse.Namespace) -> int:
         async def main() -> int:
-            from szpak.cli import open_context
             from szpak.domain.errors import DomainError
 
-            ctx = await open_context()
+            ctx = await _open_context()
             try:
                 return await fn(ctx, args)
             except DomainError as exc:
                 return _fail(exc.message.removeprefix("Validation failed: "))
             finally:
+                await ctx.bus.close()
                 await ctx.db.dispose()
 
         return asyncio.run(main())

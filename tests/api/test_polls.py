@@ -14,8 +14,6 @@ from szpak.storage.models import Job, Notification, Status
 from szpak.storage.models.polls import Poll
 from szpak.storage.queries import load_bundle
 
-from .domain_steps import act, suspend  # noqa: F401
-
 
 def poll_body(options: list[str] | None = None, **extra: Any) -> dict[str, Any]:
     return {"options": options or ["tak", "nie", "nie wiem"], "expires_in": 3600, **extra}

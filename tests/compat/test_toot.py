@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -75,8 +76,21 @@ def toot_sdist() -> Path:
             pytest.skip(f"could not download the toot {TOOT_VERSION} sdist with pip: {output.decode(errors='replace')[-500:]}")
         if not archive.exists():
             pytest.skip(f"pip did not leave {archive.name} in {downloads}")
-    with tarfile.open(archive) as tar:
-        tar.extractall(downloads, filter="data")
+    # Extract next to the target and rename, so that two runs at once never see half a tree.
+    scratch = Path(tempfile.mkdtemp(prefix=".extract-", dir=downloads))
+    try:
+        with tarfile.open(archive) as tar:
+            try:
+                tar.extractall(scratch, filter="data")
+            except TypeError:  # Python before 3.11.4: no extraction filters
+                tar.extractall(scratch)  # noqa: S202 - a pinned sdist from PyPI
+        try:
+            os.rename(scratch / f"toot-{TOOT_VERSION}", extracted)
+        except OSError:
+            if not extracted.exists():
+                raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     assert (extracted / "tests" / "integration").is_dir(), f"no tests/integration in {archive.name}"
     return extracted
 

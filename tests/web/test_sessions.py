@@ -69,7 +69,7 @@ def test_session_cache_expires_and_hears_revocations() -> None:
     later = datetime.now(timezone.utc) + timedelta(days=1)
     cache.put("k1", "t1", user, account, later)
     cache.put("k2", "t2", user, account, later)
-    assert cache.get("k1", datetime.now(timezone.utc)) == (user, account)
+    assert cache.get("k1", datetime.now(timezone.utc)) == (user, account, False)
     cache.on_event(TokenRevoked(token_hash="t1"))
     assert cache.get("k1", datetime.now(timezone.utc)) is None and cache.get("k2", datetime.now(timezone.utc))
     cache.on_event(AccountUpdated(account_id=2))

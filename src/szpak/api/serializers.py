@@ -261,7 +261,9 @@ class Renderer:
             ],
             "emojis": [],
         }
-        if viewer_id is not None:
+        if viewer_id is not None and (view.own_votes is not None or viewer_id == p.account_id):
+            # own_votes is None when the bundle was loaded without the viewer (streaming
+            # payloads): then only the author's marks are known, and the others are left out.
             data = self.poll_marks(data, p.account_id, viewer_id, view.own_votes or [])
         return data
 

@@ -91,9 +91,10 @@ def _params(draft: status_actions.StatusDraft) -> dict[str, Any]:
         "visibility": draft.visibility,
         "idempotency": None,
         "scheduled_at": None,
-        "in_reply_to_id": str(draft.in_reply_to_id) if draft.in_reply_to_id is not None else None,
+        # Integers, as Mastodon's documentation gives them (unlike the entities' string ids).
+        "in_reply_to_id": draft.in_reply_to_id,
         "language": draft.language,
-        "application_id": str(draft.application_id) if draft.application_id is not None else None,
+        "application_id": draft.application_id,
         "with_rate_limit": False,
     }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 
 from szpak.domain.context import Tx
 from szpak.storage.models import Status, StatusTerm
@@ -32,6 +32,13 @@ def terms_for(status: Status) -> set[str]:
 
 def index_status(tx: Tx, status: Status) -> None:
     tx.session.add_all([StatusTerm(term=term, status_id=status.id) for term in terms_for(status)])
+
+
+async def insert_terms(tx: Tx, status: Status) -> None:
+    """:func:`index_status` as one Core executemany, for the posting path (no ORM objects)."""
+    terms = terms_for(status)
+    if terms:
+        await tx.session.execute(insert(StatusTerm.__table__), [{"term": t, "status_id": status.id} for t in terms])
 
 
 async def unindex_status(tx: Tx, status: Status) -> None:

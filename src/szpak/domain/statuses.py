@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -150,13 +150,14 @@ async def _ensure_tags(tx: Tx, tags: list[tuple[str, str]]) -> list[Tag]:
 
 async def _attach_tags(tx: Tx, status: Status, tags: list[tuple[str, str]]) -> None:
     rows = await _ensure_tags(tx, tags)
-    for tag in rows:
-        tx.session.add(StatusTag(status_id=status.id, tag_id=tag.id))
+    if rows:
+        await tx.session.execute(insert(StatusTag.__table__), [{"status_id": status.id, "tag_id": t.id} for t in rows])
     if rows and status.visibility in OPEN_VISIBILITIES:
         # Only posts anyone may see make a tag "in use" (search, trends); a tag used only
         # in followers-only or direct posts stays out of sight.
         await tx.session.execute(
             update(Tag).where(Tag.id.in_([t.id for t in rows])).values(last_status_at=datetime.now(timezone.utc))
+            .execution_options(synchronize_session=False)
         )
 
 
@@ -245,14 +246,16 @@ async def create_status(
     )
     s.add(status)
     await s.flush()
-    for acc in mentioned:
-        s.add(StatusMention(status_id=status.id, account_id=acc.id))
+    if mentioned:
+        # Core executemany: no unit-of-work bookkeeping per row (docs/performance.md).
+        rows = {a.id: {"status_id": status.id, "account_id": a.id} for a in mentioned}
+        await s.execute(insert(StatusMention.__table__), list(rows.values()))
     await _attach_tags(tx, status, tags)
     if media:
         await media_actions.attach(tx, status, media)
     await polls.create_for_status(tx, status, draft.poll)
     if status.visibility == "public" and author.indexable:
-        search_index.index_status(tx, status)
+        await search_index.insert_terms(tx, status)
     await _count_new(tx, status)
     await s.flush()
 

@@ -17,6 +17,11 @@ Several processes may run workers against one database (``szpak serve --workers 
   has gone by, and skips a job whose lease another worker has taken over meanwhile,
   so a long batch does not run its tail twice.
 
+Cost per batch, not per job: whether anything is due is asked on a read connection
+(no write lock when the queue is empty), a batch is leased with one UPDATE, and the
+jobs that succeed are marked done with one UPDATE at the end of the batch; after a
+wake-up the worker waits ``COALESCE_SECONDS`` so that a burst of posts makes one batch.
+
 A job may still run twice if its handler alone outlasts the lease or the process
 dies after the work but before marking it done: handlers must be idempotent.
 """

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from fastapi import Request
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse
 
 from szpak.domain.errors import DomainError
@@ -38,6 +39,14 @@ DOMAIN_MESSAGES: list[tuple[str, str]] = [
     (r"is not a valid image|must be a PNG, JPEG, GIF or WebP image", N_("That file is not an image we can use (PNG, JPEG, GIF or WebP).")),
     (r"file size must be less than", N_("That image is too large.")),
     (r"Media attachments not found", N_("The image could not be attached.")),
+    (r"File is not a supported image|File is empty|dimensions are too large|animation is too large", N_("That file is not an image we can use (PNG, JPEG, GIF or WebP).")),
+    (r"Too many images|Media attachments can't be more than", N_("At most 4 images can be attached to a post.")),
+    (r"Description is too long", N_("An image description is too long.")),
+    (r"poll has already ended", N_("This poll has already ended.")),
+    (r"already voted", N_("You have already voted in this poll.")),
+    (r"cannot vote in your own", N_("You cannot vote in your own poll.")),
+    (r"Choices can't be blank", N_("Choose an option first.")),
+    (r"chosen vote option does not exist", N_("That option is not in the poll.")),
 ]
 
 
@@ -80,9 +89,19 @@ def domain_message(exc: DomainError) -> str:
     return exc.message.removeprefix("Validation failed: ")
 
 
-async def posted_form(request: Request) -> FormData:
-    """The posted form, after checking its CSRF token and origin (raises ``CsrfError``)."""
-    form = await request.form(max_part_size=MAX_FORM_BYTES)
+class FormTooLarge(Exception):
+    """A part of a posted form (a file) was larger than allowed."""
+
+
+async def posted_form(request: Request, *, max_part_size: int = MAX_FORM_BYTES) -> FormData:
+    """The posted form, after checking its CSRF token and origin (raises ``CsrfError``;
+    ``FormTooLarge`` when a file exceeds ``max_part_size``)."""
+    try:
+        form = await request.form(max_part_size=max_part_size)
+    except HTTPException as exc:
+        if "exceeded maximum size" in str(exc.detail):
+            raise FormTooLarge() from exc
+        raise
     await check_csrf(request, form)
     return form
 

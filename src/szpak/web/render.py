@@ -133,6 +133,7 @@ def make_env(lang: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=StrictUndefined,
+        auto_reload=False,  # templates change only with a deploy: no stat() per page
     )
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
@@ -170,6 +171,8 @@ def js_messages(lang: str) -> str:
             "failed": gettext("Something went wrong. Please try again."),
             "live": gettext("Live updates are on"),
             "offline": gettext("Live updates are off; reconnecting…"),
+            "imageInvalid": gettext("That file is not an image we can use (PNG, JPEG, GIF or WebP)."),
+            "imageTooLarge": gettext("That image is too large."),
         },
         ensure_ascii=False,
     )
@@ -204,6 +207,7 @@ def base_context(request: Request, v: Visitor) -> dict[str, Any]:
         "return_path": full_path,
         "instance_title": settings.title,
         "max_chars": settings.max_status_chars,
+        "max_image_bytes": settings.media_image_size_limit,
         "streaming_url": settings.streaming_url,
         "base_url": settings.base_url,
         "kind_labels": KIND_LABELS,

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import Request
-from sqlalchemy import Select, String, bindparam, select
+from sqlalchemy import Select, String, bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import FormData
 from starlette.responses import Response
@@ -37,6 +37,7 @@ from szpak.domain.errors import NotFound
 from szpak.domain.events import AccountUpdated, Event, TokenRevoked
 from szpak.domain.oauth import hash_token
 from szpak.storage.models import AccessToken, Account, User, WebSession
+from szpak.storage.models.listening import OrganisationMember
 from szpak.storage.models.base import UTCDateTime
 from szpak.web.i18n import LANGUAGES, Formatter, negotiate, valid_timezone
 from szpak.web.keys import Keys, sha256_hex
@@ -65,18 +66,21 @@ class SessionCache:
     def __init__(self, *, clock: Callable[[], float] = time.monotonic, capacity: int = 50_000) -> None:
         self.clock = clock
         self.capacity = capacity
-        self._entries: dict[str, tuple[float, str, User, Account, datetime]] = {}
+        self._entries: dict[str, tuple[float, str, User, Account, datetime, bool]] = {}
 
-    def get(self, key_hash: str, now: datetime) -> tuple[User, Account] | None:
+    def get(self, key_hash: str, now: datetime) -> tuple[User, Account, bool] | None:
+        """(user, account, whether the account belongs to an organisation), or None."""
         hit = self._entries.get(key_hash)
         if hit is None or hit[0] < self.clock() or hit[4] <= now:
             return None
-        return hit[2], hit[3]
+        return hit[2], hit[3], hit[5]
 
-    def put(self, key_hash: str, token_hash: str, user: User, account: Account, expires_at: datetime) -> None:
+    def put(
+        self, key_hash: str, token_hash: str, user: User, account: Account, expires_at: datetime, *, member: bool = False
+    ) -> None:
         if len(self._entries) >= self.capacity:
             self._entries.clear()
-        self._entries[key_hash] = (self.clock() + self.TTL, token_hash, user, account, expires_at)
+        self._entries[key_hash] = (self.clock() + self.TTL, token_hash, user, account, expires_at, member)
 
     def drop(self, key_hash: str) -> None:
         self._entries.pop(key_hash, None)
@@ -111,6 +115,8 @@ class SignedIn:
     user: User
     account: Account
     token: str
+    #: Whether the account belongs to some organisation (the navigation links its listening page).
+    member: bool = False
 
 
 @dataclass
@@ -159,10 +165,12 @@ def client_address(request: Request) -> str:
 
 
 @cache
-def _session_statement() -> Select[tuple[User, Account, datetime]]:
-    """The user and account of a live session whose token still stands (built once)."""
+def _session_statement() -> Select[tuple[User, Account, datetime, bool]]:
+    """The user and account of a live session whose token still stands, and whether the
+    account belongs to an organisation (built once)."""
+    member = exists().where(OrganisationMember.member_id == Account.id)
     return (
-        select(User, Account, WebSession.expires_at)
+        select(User, Account, WebSession.expires_at, member)
         .join(WebSession, WebSession.user_id == User.id)
         .join(Account, Account.id == User.account_id)
         .join(AccessToken, AccessToken.id == WebSession.token_id)
@@ -185,13 +193,13 @@ async def _load_signed_in(request: Request, keys: Keys, key: str) -> SignedIn | 
             row = (await s.execute(_session_statement(), {"key_hash": key_hash, "now": now})).first()
         if row is None:
             return None
-        user, account, expires_at = row
-        cache.put(key_hash, hash_token(token), user, account, expires_at)
+        user, account, expires_at, member = row
+        cache.put(key_hash, hash_token(token), user, account, expires_at, member=bool(member))
     else:
-        user, account = hit
+        user, account, member = hit
     if user.disabled or not user.approved or account.suspended_at is not None:
         return None
-    return SignedIn(key=key, key_hash=key_hash, user=user, account=account, token=token)
+    return SignedIn(key=key, key_hash=key_hash, user=user, account=account, token=token, member=bool(member))
 
 
 async def visitor(request: Request) -> Visitor:

@@ -370,7 +370,8 @@ async def reports_index(
         return int(text)
 
     q = report_actions.reports_query(
-        resolved=None if resolved in (None, "") else _flag(resolved),
+        # As Mastodon: unresolved reports unless ``resolved=true``.
+        resolved=_flag(resolved),
         account_id=optional_id(account_id), target_account_id=optional_id(target_account_id),
     )
     async with ctx.read() as s:

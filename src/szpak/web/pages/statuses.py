@@ -6,16 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from szpak.domain import interactions, statuses as status_actions
+from szpak.domain import interactions, polls, statuses as status_actions
 from szpak.domain.errors import DomainError, NotFound
 from szpak.domain.visibility import can_see
 from szpak.storage.models import Account, Status
 from szpak.web import reads
-from szpak.web.forms import domain_message, fragment_home, login_redirect, posted_form, safe_next, see_other, text
-from szpak.web.media import attach_upload
+from szpak.web.forms import (
+    FormTooLarge, domain_message, fragment_home, login_redirect, posted_form, safe_next, see_other, text,
+)
+from szpak.web.i18n import N_
+from szpak.web.media import chosen_files, prepare_images, store_images
 from szpak.web.render import page
 from szpak.web.session import Visitor, acting_account, get_ctx, visitor
 
@@ -96,24 +99,32 @@ def _draft(form: FormData) -> status_actions.StatusDraft:
         text=text(form, "status"),
         spoiler_text=text(form, "spoiler_text").strip(),
         visibility=text(form, "visibility") or "public",
+        sensitive=text(form, "sensitive") == "1",
         in_reply_to_id=int(reply_to) if reply_to.isdigit() and 0 < int(reply_to) < 2**63 else None,
     )
 
 
 @router.post("/statuses")
 async def post_status(request: Request) -> Response:
-    form = await posted_form(request)
+    settings = get_ctx(request).settings
+    try:
+        form = await posted_form(request, max_part_size=settings.media_image_size_limit + 64 * 1024)
+    except FormTooLarge:
+        return await page(
+            request, "compose_error.html", page_name="compose", error=N_("That image is too large."),
+            draft=status_actions.StatusDraft(text=""), back="/home", status=413,
+        )
     v = await visitor(request)
     if v.account is None:
         return login_redirect(request)
     draft = _draft(form)
     back = safe_next(text(form, "next"), "/home")
-    upload = form.get("media")
     try:
+        images = await prepare_images(settings, chosen_files(form))
         async with get_ctx(request).tx() as tx:
             author = await acting_account(tx, v)
-            if isinstance(upload, UploadFile) and upload.filename:
-                draft.media_ids = [await attach_upload(tx, request, author, upload, text(form, "media_description"))]
+            if images:
+                draft.media_ids = await store_images(tx, author.id, images)
             status = await status_actions.create_status(tx, author, draft)
     except DomainError as exc:
         return await page(
@@ -166,3 +177,26 @@ async def delete(request: Request, status_id: str) -> Response:
     return await _act(request, status_id, "delete")
 
 
+
+
+@router.post("/polls/{poll_id}/votes")
+async def vote(request: Request, poll_id: str) -> Response:
+    """Vote from the card's form (``choices``: one radio, or several checkboxes)."""
+    form = await posted_form(request)
+    v = await visitor(request)
+    if v.account is None:
+        return login_redirect(request)
+    pid = _status_id(poll_id)
+    back = safe_next(text(form, "next"), "/home")
+    choices = [c for c in form.getlist("choices") if isinstance(c, str)]
+    try:
+        async with get_ctx(request).tx() as tx:
+            await polls.vote(tx, (await acting_account(tx, v)).id, pid, choices)
+    except NotFound:
+        raise
+    except DomainError as exc:
+        return await page(
+            request, "error.html", page_name="error", code=422, title=N_("Your vote was not counted"),
+            explanation=domain_message(exc), back=back, status=422,
+        )
+    return see_other(back)

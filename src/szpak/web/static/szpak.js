@@ -87,7 +87,7 @@
   /* A fragment's forms return to this page after they post, so it is told where it goes. */
   async function fragment(url) {
     const here = encodeURIComponent(window.location.pathname + window.location.search);
-    const res = await fetch(url + "?next=" + here, { credentials: "same-origin", headers: { Accept: "text/html" } });
+    const res = await fetch(url + (url.indexOf("?") === -1 ? "?" : "&") + "next=" + here, { credentials: "same-origin", headers: { Accept: "text/html" } });
     if (!res.ok) return null;
     const template = document.createElement("template");
     template.innerHTML = (await res.text()).trim();
@@ -106,7 +106,9 @@
   async function insertStatus(id, place) {
     if (known.has(id)) return;
     known.add(id);
-    const el = await fragment("/_web/statuses/" + encodeURIComponent(id));
+    // Filters apply as where the post lands: a "hide" filter gets a 404, and nothing is inserted.
+    const context = place === "replies" ? "thread" : (live === "home" ? "home" : "public");
+    const el = await fragment("/_web/statuses/" + encodeURIComponent(id) + "?context=" + context);
     if (!el) { known.delete(id); return; }
     refreshTimes(el);
     el.classList.add("fresh");
@@ -158,19 +160,83 @@
     return Array.from(text.replace(URL_PATTERN, "x".repeat(URL_LENGTH))).length;
   }
 
-  async function uploadImage(form) {
-    const input = form.elements.namedItem("media");
-    const file = input && input.files && input.files[0];
-    if (!file) return null;
-    const data = new FormData();
-    data.append("file", file);
-    const description = form.elements.namedItem("media_description");
-    if (description && description.value) data.append("description", description.value);
-    const res = await api("POST", "/api/v2/media", data);
-    if (res.status === 404 || res.status === 405) return undefined; // no upload API: post the form instead
-    const json = await res.json();
-    if (!res.ok) throw new Error(json.error || "");
-    return json.id;
+  const IMAGE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+  function imageRows(form) {
+    return Array.from(form.querySelectorAll(".compose-image"));
+  }
+
+  /* Checked before anything is sent, so the message comes at once and in the reader's language. */
+  function checkImage(form, file) {
+    if (IMAGE_TYPES.indexOf(file.type) === -1) return messages.imageInvalid || "";
+    const limit = Number(form.dataset.maxImage || 0);
+    if (limit && file.size > limit) return messages.imageTooLarge || "";
+    return "";
+  }
+
+  /* Each chosen image is uploaded (POST /api/v2/media, with its description); the ids go with the post. */
+  async function uploadImages(form) {
+    const ids = [];
+    for (const row of imageRows(form)) {
+      const input = row.querySelector("input[type=file]");
+      const file = input && input.files && input.files[0];
+      if (!file) continue;
+      const problem = checkImage(form, file);
+      if (problem) throw new Error(problem);
+      const data = new FormData();
+      data.append("file", file);
+      const description = row.querySelector("input[type=text]");
+      if (description && description.value) data.append("description", description.value);
+      const res = await api("POST", "/api/v2/media", data);
+      if (res.status === 404 || res.status === 405) return undefined; // no upload API: post the form instead
+      if (res.status === 413) throw new Error(messages.imageTooLarge || "");
+      if (!res.ok) throw new Error(res.status === 422 ? (messages.imageInvalid || "") : (messages.failed || ""));
+      ids.push((await res.json()).id);
+    }
+    return ids;
+  }
+
+  /* Rows after the first stay hidden until the one before has a file; a chosen file shows a preview. */
+  function setupImages(form, error) {
+    const rows = imageRows(form);
+    if (!rows.length) return function () {};
+    function refresh() {
+      let open = true;
+      for (const row of rows) {
+        const input = row.querySelector("input[type=file]");
+        row.hidden = !open;
+        open = !!(input.files && input.files.length);
+      }
+    }
+    for (const row of rows) {
+      const input = row.querySelector("input[type=file]");
+      input.addEventListener("change", () => {
+        let preview = row.querySelector(".compose-preview");
+        if (preview) { URL.revokeObjectURL(preview.src); preview.remove(); }
+        const file = input.files && input.files[0];
+        error.hidden = true;
+        if (file) {
+          const problem = checkImage(form, file);
+          if (problem) {
+            error.textContent = problem;
+            error.hidden = false;
+            input.value = "";
+          } else {
+            preview = document.createElement("img");
+            preview.className = "compose-preview";
+            preview.alt = "";
+            preview.src = URL.createObjectURL(file);
+            row.appendChild(preview);
+          }
+        }
+        refresh();
+      });
+    }
+    refresh();
+    return function clear() {
+      for (const preview of form.querySelectorAll(".compose-preview")) { URL.revokeObjectURL(preview.src); preview.remove(); }
+      refresh();
+    };
   }
 
   function setupCompose(form) {
@@ -196,6 +262,7 @@
       if ((event.ctrlKey || event.metaKey) && event.key === "Enter") form.requestSubmit();
     });
     update();
+    const clearImages = setupImages(form, error);
     if (!token) return;
 
     form.addEventListener("submit", async (event) => {
@@ -206,8 +273,8 @@
       submit.textContent = messages.sending || label;
       form.setAttribute("aria-busy", "true");
       try {
-        const mediaId = await uploadImage(form);
-        if (mediaId === undefined) { form.submit(); return; }
+        const mediaIds = await uploadImages(form);
+        if (mediaIds === undefined) { form.submit(); return; }
         const reply = form.elements.namedItem("in_reply_to_id");
         const payload = {
           status: textarea.value,
@@ -215,13 +282,16 @@
           spoiler_text: warning ? warning.value : "",
         };
         if (reply && reply.value) payload.in_reply_to_id = reply.value;
-        if (mediaId) payload.media_ids = [mediaId];
+        if (mediaIds.length) payload.media_ids = mediaIds;
+        const sensitive = form.elements.namedItem("sensitive");
+        if (sensitive && sensitive.checked) payload.sensitive = true;
         const key = window.crypto && crypto.randomUUID ? crypto.randomUUID() : String(Date.now());
         const res = await api("POST", "/api/v1/statuses", payload, { "Idempotency-Key": key });
         const status = await res.json();
-        if (!res.ok) throw new Error(status.error || "");
+        if (!res.ok) throw new Error((messages.failed || "") + (status.error ? " (" + status.error + ")" : ""));
         const visibility = payload.visibility;
         form.reset();
+        clearImages();
         if (reply) {
           textarea.value = textarea.defaultValue;
           form.elements.namedItem("visibility").value = visibility;
@@ -234,7 +304,7 @@
         await insertStatus(status.id, place);
         textarea.focus();
       } catch (err) {
-        error.textContent = (messages.failed || "") + (err && err.message ? " (" + err.message + ")" : "");
+        error.textContent = (err && err.message) || messages.failed || "";
         error.hidden = false;
       } finally {
         form.removeAttribute("aria-busy");
