@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from szpak import cli
 from szpak.storage.models import Account, ModerationLogEntry, Report, Status, User
@@ -77,11 +77,9 @@ async def test_silence_list_and_delete(client: Any, env: str, capsys: pytest.Cap
 
 
 async def test_approve_and_reject(client: Any, env: str, capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.api.domain_steps import set_user
-
     ala, bob = await client.make_user("ala"), await client.make_user("bob")
-    await set_user(client, ala, approved=False)
-    await set_user(client, bob, approved=False)
+    async with client.app.state.ctx.tx() as tx:
+        await tx.session.execute(update(User).where(User.account_id.in_([int(ala.id), int(bob.id)])).values(approved=False))
     code, out, _ = await run(capsys, "accounts", "list", "--status", "pending")
     assert "@ala" in out and "@bob" in out
     assert (await run(capsys, "accounts", "approve", "ala"))[0] == 0

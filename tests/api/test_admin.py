@@ -103,6 +103,8 @@ async def test_list_and_show_accounts(client: Any) -> None:
     assert all(set(a) == ADMIN_ACCOUNT_KEYS for a in rows)
     me = next(a for a in rows if a["username"] == "szef")
     assert me["role"]["name"] == "Admin" and me["email"] == "szef@example.com" and me["account"]["acct"] == "szef"
+    # Mastodon shows the role on the credential account too.
+    assert (await admin.get("/api/v1/accounts/verify_credentials")).json()["role"]["name"] == "Admin"
 
     async def names(url: str) -> set[str]:
         r = await admin.get(url)

@@ -405,3 +405,60 @@ async def test_load_filter_set(client: Any) -> None:
         fs = await load_filter_set(s, int(ala.id))
     assert fs.results("home", status_text(content_html="<p>Kot</p>"), [])
     assert not fs.results("public", status_text(content_html="<p>Kot</p>"), [])
+
+
+async def test_poll_options_and_content_warnings_are_matched(client: Any) -> None:
+    ala, bob = await client.make_user("ala"), await client.make_user("bob")
+    await ala.follow(bob)
+    poll = await bob.post_status("Głosujcie!", poll={"options": ["Kot", "Pies"], "expires_in": 3600})
+    if poll.get("poll") is None:
+        pytest.skip("polls are not rendered by this build")
+    cw = await bob.post_status("treść", spoiler_text="o finale serialu")
+    await make_filter(ala, filter_action="hide", keywords_attributes=[{"keyword": "kot"}, {"keyword": "finale"}])
+    assert await home(ala) == []
+    assert {s["id"] for s in await home(bob)} == {poll["id"], cw["id"]}
+
+
+async def test_warn_filter_fills_filtered_in_streams(client: Any) -> None:
+    from szpak.realtime.hub import Hub
+
+    ala, bob = await client.make_user("ala"), await client.make_user("bob")
+    await ala.follow(bob)
+    f = await make_filter(ala, context=["home"], filter_action="warn", keywords_attributes=[{"keyword": "kot"}])
+    hub: Hub = client.app.state.hub
+    viewer = await lookup_token(client.app.state.ctx, client.app.state.token_cache, ala.token)
+    conn = await hub.open(viewer, "ws", ala.token)
+    await hub.subscribe(conn, ("user",))
+    await hub.subscribe(conn, ("public",))
+    await bob.post_status("mój kot")
+    await hub.sync()
+    got = {}
+    while not conn.queue.empty():
+        frame = orjson.loads(conn.queue.get_nowait())
+        if frame["event"] == "update":
+            got[frame["stream"][0]] = orjson.loads(frame["payload"])
+    assert got["user"]["filtered"][0]["filter"]["id"] == f["id"]
+    assert got["user"]["filtered"][0]["keyword_matches"] == ["kot"]
+    assert got["public"]["filtered"] == []  # not a context of the filter
+    hub.close(conn)
+
+
+async def test_notifications_filter_in_the_notification_stream(client: Any) -> None:
+    from szpak.realtime.hub import Hub
+
+    ala, bob = await client.make_user("ala"), await client.make_user("bob")
+    await make_filter(ala, context=["notifications"], filter_action="hide", keywords_attributes=[{"keyword": "spam"}])
+    hub: Hub = client.app.state.hub
+    viewer = await lookup_token(client.app.state.ctx, client.app.state.token_cache, ala.token)
+    conn = await hub.open(viewer, "ws", ala.token)
+    await hub.subscribe(conn, ("user:notification",))
+    await bob.post_status("@ala spam spam")
+    await bob.post_status("@ala cześć")
+    await hub.sync()
+    contents = []
+    while not conn.queue.empty():
+        frame = orjson.loads(conn.queue.get_nowait())
+        if frame["event"] == "notification":
+            contents.append(orjson.loads(frame["payload"])["status"]["content"])
+    assert len(contents) == 1 and "cześć" in contents[0]
+    hub.close(conn)

@@ -267,3 +267,45 @@ async def test_survives_a_restart(settings):
             assert [s["content"] for s in r.json()] == ["<p>Po restarcie</p>"]
             r = await c.get(f"/api/v1/scheduled_statuses/{sch['id']}", headers=alice.headers)
             assert r.status_code == 404
+
+
+async def test_media_are_shown_kept_and_attached_on_publishing(client):
+    import io
+
+    from PIL import Image
+
+    alice = await client.make_user("alice")
+    bob = await client.make_user("bob")
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (20, 120, 220)).save(out, format="PNG")
+    r = await alice.post("/api/v2/media", files={"file": ("a.png", out.getvalue(), "image/png")})
+    assert r.status_code in (200, 202), r.text
+    media_id = r.json()["id"]
+    at = later(days=2)
+    sch = await schedule(alice, "Ze zdjęciem", media_ids=[media_id], scheduled_at=at)
+    assert sch["params"]["media_ids"] == [media_id]
+    assert [m["id"] for m in sch["media_attachments"]] == [media_id]
+    listed = (await alice.get("/api/v1/scheduled_statuses")).json()
+    assert [m["id"] for m in listed[0]["media_attachments"]] == [media_id]
+    # Someone else's upload, or a poll beside media, is refused.
+    r = await bob.post("/api/v1/statuses", json={"status": "cudze", "media_ids": [media_id], "scheduled_at": later()})
+    assert r.status_code == 422
+    r = await alice.post("/api/v1/statuses", json={
+        "status": "oba", "media_ids": [media_id], "poll": {"options": ["a", "b"], "expires_in": 600},
+        "scheduled_at": later(),
+    })
+    assert r.status_code == 422 and "media" in r.json()["error"]
+    # The upload's own expiry (a day after upload) comes before the post's time: it stays.
+    from szpak.storage.models import MediaAttachment
+
+    async with client.app.state.ctx.tx() as tx:
+        upload = await tx.session.get(MediaAttachment, int(media_id))
+        upload.created_at = datetime.now(timezone.utc) - timedelta(days=2)  # as if uploaded long ago
+        for job in await tx.session.scalars(select(Job).where(Job.kind == "media.expire", Job.done_at.is_(None))):
+            if datetime.fromisoformat(at) - job.run_at > timedelta(hours=1):
+                job.run_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    await client.run_jobs()
+    await publish_jobs(client.app)
+    await client.run_jobs()
+    [status] = (await alice.get(f"/api/v1/accounts/{alice.id}/statuses")).json()
+    assert [m["id"] for m in status["media_attachments"]] == [media_id]

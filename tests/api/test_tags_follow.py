@@ -192,3 +192,47 @@ async def test_followed_tag_post_reaches_user_stream(client: Any) -> None:
     assert [orjson.loads(f["payload"])["id"] for f in drain(conns["carol"])] == [st2["id"]]
     for conn in conns.values():
         hub.close(conn)
+
+
+async def test_a_tag_follow_during_stream_loading_is_not_lost(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from szpak.realtime import audience
+
+    app = client.app
+    hub: Hub = app.state.hub
+    alice, bob = await client.make_user("alice"), await client.make_user("bob")
+    loading, resume = asyncio.Event(), asyncio.Event()
+    real_load = audience.load_relations
+
+    async def slow_load(session: AsyncSession, account_id: int) -> audience.Relations:
+        rel = await real_load(session, account_id)  # read before the tag follow commits...
+        loading.set()
+        await resume.wait()
+        return rel
+
+    monkeypatch.setattr(audience, "load_relations", slow_load)
+    viewer = await lookup_token(app.state.ctx, app.state.token_cache, alice.token)
+
+    async def open_stream() -> Any:
+        conn = await hub.open(viewer, "ws", alice.token)
+        await hub.subscribe(conn, ("user",))
+        return conn
+
+    opening = asyncio.create_task(open_stream())
+    await loading.wait()
+    ok(await alice.post("/api/v1/tags/góry/follow"))  # ...committed while alice's stream is loading
+    await hub.sync()
+    resume.set()
+    conn = await opening
+    await hub.sync()  # the re-queued event is handled after the loading
+    assert hub.accounts[int(alice.id)].rel.followed_tags == {"góry"}
+    st = await bob.post_status("Szczyt! #Góry")
+    await hub.sync()
+    frames = []
+    while not conn.queue.empty():
+        frames.append(orjson.loads(conn.queue.get_nowait()))
+    assert [orjson.loads(f["payload"])["id"] for f in frames] == [st["id"]]
+    hub.close(conn)

@@ -152,7 +152,9 @@ EXPLICIT_QUERY = {
 }
 
 
-def test_get_operations_conform_to_the_mastodon_description(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_get_operations_conform_to_the_mastodon_description(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], record_property: Any
+) -> None:
     if not SPEC.exists():
         pytest.skip(f"{SPEC} is not present (../shared exists only in CI and on developers' machines)")
     schemathesis = pytest.importorskip("schemathesis", reason="schemathesis 4 is in the test extras")
@@ -263,6 +265,7 @@ def test_get_operations_conform_to_the_mastodon_description(tmp_path: Path, caps
     (artifacts_dir() / "schemathesis-summary.txt").write_text(report + "\n")
     with capsys.disabled():
         print("\n" + lines[0])
+    record_property("figures", lines[0])
 
     problems = []
     if server_errors:

@@ -20,6 +20,7 @@ import tarfile
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -110,7 +111,9 @@ def results(junit: Path) -> dict[str, str]:
     return out
 
 
-def test_toot_integration_suite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_toot_integration_suite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], record_property: Any
+) -> None:
     try:
         installed = importlib.metadata.version("toot")
     except importlib.metadata.PackageNotFoundError:
@@ -170,6 +173,7 @@ def test_toot_integration_suite(tmp_path: Path, capsys: pytest.CaptureFixture[st
     (artefacts / "toot-summary.txt").write_text(summary + "\n" + "\n".join(f"{o:8} {t}" for t, o in sorted(outcome.items())) + "\n")
     with capsys.disabled():
         print(f"\n{summary}")
+    record_property("figures", summary)
 
     problems = []
     if unexpected:

@@ -164,6 +164,76 @@ def sign_up_post_follow_and_see_it_live(chromium: Any, server: Server, people: l
     assert bob.problems == [], bob.problems
 
 
+def png(colour: str) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (320, 200), colour).save(out, "PNG")
+    return out.getvalue()
+
+
+def api_post(server: Server, token: str, payload: dict[str, Any]) -> dict[str, Any]:
+    r = httpx.post(f"{server.base_url}/api/v1/statuses", json=payload, headers={"authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def attach_an_image_see_it_live_and_vote(chromium: Any, server: Server, people: list[Person]) -> None:
+    gosia = person(people, chromium, server)
+    henryk = person(people, chromium, server)
+    gosia.sign_up("gosia")
+    henryk.sign_up("henryk")
+    henryk.goto("/@gosia")
+    henryk.page.get_by_role("button", name="Obserwuj").click()
+    henryk.page.get_by_role("button", name="Przestań obserwować").wait_for()
+    henryk.goto("/home")
+    henryk.wait_live()
+    henryk.mark()
+
+    gosia.goto("/home")
+    gosia.mark()
+    gosia.page.click("#compose .compose-more summary")
+    assert gosia.page.is_visible("#compose-media-1") and not gosia.page.is_visible("#compose-media-2")
+    # Not an image: said at once, in Polish, and nothing is kept.
+    gosia.page.set_input_files("#compose-media-1", {"name": "notatka.txt", "mimeType": "text/plain", "buffer": b"tekst"})
+    assert "Tego pliku nie da się użyć jako obrazu" in gosia.page.locator("#compose .form-error").inner_text()
+    assert gosia.page.locator("#compose .compose-preview").count() == 0
+    # An image: previewed before posting, and the next row opens.
+    gosia.page.set_input_files("#compose-media-1", {"name": "zachod.png", "mimeType": "image/png", "buffer": png("orange")})
+    gosia.page.locator("#compose .compose-image[data-index='1'] img.compose-preview").wait_for()
+    assert gosia.page.get_attribute("#compose .compose-preview", "src").startswith("blob:")
+    assert gosia.page.is_visible("#compose-media-2") and gosia.page.is_hidden("#compose .form-error")
+    gosia.page.fill("#compose-media-description-1", "Pomarańczowy zachód słońca nad morzem")
+    gosia.compose("Widok z okna")
+    for viewer in (gosia, henryk):
+        card = viewer.page.locator("#timeline article.status", has_text="Widok z okna")
+        card.wait_for()
+        image = card.locator(".media img")
+        image.wait_for()
+        assert image.get_attribute("alt") == "Pomarańczowy zachód słońca nad morzem"
+        assert card.locator(".media a").get_attribute("href").startswith("/system/media_attachments/")
+        viewer.page.wait_for_function(
+            "() => [...document.querySelectorAll('#timeline .media img')].every(i => i.complete && i.naturalWidth > 0)"
+        )
+        assert viewer.not_reloaded()
+    assert gosia.page.locator("#compose .compose-preview").count() == 0, "the previews go once posted"
+
+    # A poll: voted in from the page (a plain form), then its results show.
+    token = gosia.page.get_attribute("body", "data-token")
+    poll = api_post(server, token, {"status": "Kawa czy herbata?", "poll": {"options": ["Kawa", "Herbata"], "expires_in": 86400}})
+    henryk.goto(f"/@gosia/{poll['id']}")
+    henryk.page.get_by_label("Herbata").check()
+    henryk.page.get_by_role("button", name="Zagłosuj").click()
+    result = henryk.page.locator("article.status.focused .poll-result.chosen")
+    result.wait_for()
+    assert "100%" in result.inner_text() and "Herbata" in result.inner_text()
+    assert henryk.page.locator("article.status.focused input[name=choices]").count() == 0
+    assert gosia.problems == [], gosia.problems
+    assert henryk.problems == [], henryk.problems
+
+
 def reply_and_live_notification(chromium: Any, server: Server, people: list[Person]) -> None:
     carol = person(people, chromium, server)
     dave = person(people, chromium, server)
@@ -293,7 +363,21 @@ def screenshots_of_the_main_pages(chromium: Any, server: Server, people: list[Pe
     reader.goto("/@skarpetkowo")
     reader.page.get_by_role("button", name="Obserwuj").click()
     reader.page.get_by_role("button", name="Przestań obserwować").wait_for()
-    first = reader.page.locator("article.status a.timestamp").first.get_attribute("href")
+    # A post with an image (uploaded as any Mastodon client does) and a poll.
+    media = httpx.post(
+        f"{server.base_url}/api/v2/media", headers={"authorization": f"Bearer {token}"},
+        files={"file": ("skarpetki.png", png("teal"), "image/png")}, data={"description": "Turkusowe skarpetki w paski"},
+    )
+    assert media.status_code == 200, media.text
+    api_post(server, token, {"status": "Nowy kolor w sklepie: turkus. #skarpetki", "media_ids": [media.json()["id"]]})
+    api_post(server, token, {
+        "status": "Jaki kolor następny?", "poll": {"options": ["Musztardowy", "Butelkowa zieleń", "Bordo"], "expires_in": 86400},
+    })
+    reader.goto("/home")
+    reader.page.get_by_label("Bordo").check()
+    reader.page.get_by_role("button", name="Zagłosuj").click()
+    reader.page.locator("article.status .poll-result.chosen").wait_for()
+    first = reader.page.locator("article.status", has_text="Szukamy testerów").locator("a.timestamp").first.get_attribute("href")
     reader.goto(first)
     reader.page.fill("#compose-text", "@skarpetkowo Chętnie przetestuję! Moje obecne skarpetki nie dają rady.")
     reader.page.click("#compose button[type=submit]")
@@ -331,6 +415,7 @@ def screenshots_of_the_main_pages(chromium: Any, server: Server, people: list[Pe
 
 def test_people_use_szpak_together_live(chromium: Any, server: Server, people: list[Person]) -> None:
     sign_up_post_follow_and_see_it_live(chromium, server, people)
+    attach_an_image_see_it_live_and_vote(chromium, server, people)
     reply_and_live_notification(chromium, server, people)
     script_and_image_payloads_are_shown_as_text(chromium, server, people)
     switch_language_and_it_is_remembered(chromium, server, people)

@@ -137,13 +137,15 @@ async def test_multiple_choice_poll_with_hidden_totals(client: Any, browser: Bro
 async def test_an_expired_poll_shows_results_and_no_form(app: Any, client: Any, browser: Browser) -> None:
     from sqlalchemy import update
 
+    from szpak.domain import polls
     from szpak.storage.models.polls import Poll
 
     bob, st = await poll_status(client)
-    async with app.state.ctx.tx() as tx:
+    async with app.state.ctx.tx() as tx:  # its time is up, and the expiry job runs
         await tx.session.execute(
             update(Poll).where(Poll.id == int(st["poll"]["id"])).values(expires_at=datetime.now(timezone.utc) - timedelta(minutes=1))
         )
+        assert await polls.close(tx, int(st["poll"]["id"]))
     await browser.sign_up("alice")
     html = (await browser.page(f"/@bob/{st['id']}")).text
     assert 'name="choices"' not in html and "Zakończona" in html and 'class="poll expired"' in html

@@ -9,15 +9,18 @@ about. An account may feature at most :data:`MAX_FEATURED_TAGS` tags (Mastodon's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from szpak.domain.context import Tx
 from szpak.domain.errors import Invalid, NotFound
 from szpak.domain.tag_follows import ensure_tag, find_tag, valid_name
 from szpak.domain.visibility import OPEN_VISIBILITIES
+from szpak.storage.ids import new_id
 from szpak.storage.models import Account, FeaturedTag, Status, StatusTag, Tag
 
 MAX_FEATURED_TAGS = 10
@@ -118,10 +121,15 @@ async def feature(tx: Tx, actor: Account, name: str) -> FeaturedTag:
     count = len(list(await s.scalars(select(FeaturedTag.id).where(FeaturedTag.account_id == actor.id))))
     if count >= MAX_FEATURED_TAGS:
         raise Invalid(f"Validation failed: You can feature at most {MAX_FEATURED_TAGS} hashtags")
-    row = FeaturedTag(account_id=actor.id, tag_id=tag.id)
-    s.add(row)
-    await s.flush()
-    return row
+    insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
+    await s.execute(
+        insert(FeaturedTag)
+        .values(id=new_id(), account_id=actor.id, tag_id=tag.id, created_at=datetime.now(timezone.utc))
+        .on_conflict_do_nothing(index_elements=["account_id", "tag_id"])
+    )
+    row = await s.scalar(select(FeaturedTag).where(FeaturedTag.account_id == actor.id, FeaturedTag.tag_id == tag.id))
+    assert row is not None
+    return row  # type: ignore[no-any-return]
 
 
 async def unfeature_id(tx: Tx, actor: Account, featured_id: int) -> None:

@@ -251,7 +251,12 @@ async def claim_for_status(
     rows = {
         m.id: m
         for m in await tx.session.scalars(
-            select(MediaAttachment).where(MediaAttachment.id.in_(wanted), MediaAttachment.account_id == author.id)
+            select(MediaAttachment)
+            .where(MediaAttachment.id.in_(wanted), MediaAttachment.account_id == author.id)
+            # Two posts claiming one upload at once: the second waits here, then sees it taken
+            # (PostgreSQL; SQLite writers are serialised anyway).
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
     }
     found = []

@@ -48,7 +48,8 @@ from szpak.domain.events import (
     StatusUpdated,
     TokenRevoked,
 )
-from szpak.domain.filters import load_filter_set, status_text
+from szpak.domain.filters import apply as apply_filters
+from szpak.domain.filters import apply_to_notifications, load_filter_set, status_text
 from szpak.domain.lists import DatabaseLists, reply_shown
 from szpak.domain.tag_follows import TAG_FOLLOWS_TOPIC, followed_tag_names
 from szpak.realtime import audience
@@ -179,6 +180,16 @@ async def _conversation_rows(session: AsyncSession, status_id: int) -> dict[int,
         .where(ConversationStatus.status_id == status_id)
     )
     return {r.account_id: r for r in rows}
+
+
+def _filtered(payloads: StatusPayloads, rel: Relations, context: str) -> str:
+    """The viewer's payload, with ``filtered`` filled in by its warn filters for ``context``
+    (hide filters were applied by ``audience``; domain/filters.py)."""
+    data, text = payloads.rendered(rel.account_id)
+    if not rel.filters:
+        return text
+    shown = apply_filters(rel.filters, context, [data], owner=rel.account_id)
+    return to_json(shown[0]) if shown and shown[0] is not data else text
 
 
 class _Outbox:
@@ -398,7 +409,13 @@ class Hub:
     async def _tag_follows_changed(self, account_id: int) -> None:
         """Re-read the hashtags an account follows (a ``TAG_FOLLOWS_TOPIC`` event)."""
         state = self.accounts.get(account_id)
-        if state is None or not state.ready:
+        if state is None:
+            return
+        if not state.ready:
+            # Its loading may have read the tags before this change: handle the event again after.
+            again = Custom(topic=TAG_FOLLOWS_TOPIC, data={"account_id": account_id})
+            if state.loading is not None:
+                state.loading.add_done_callback(lambda _f: self._intake.put_nowait(again))
             return
         async with self.ctx.read() as session:
             names = await followed_tag_names(session, account_id)
@@ -569,7 +586,7 @@ class Hub:
             rel = state.rel
             accepted = audience.home_accepts(rel, facts, now, reblogs_hidden=rel.account_id in hidden)
             if accepted and facts.author_id not in state.exclusive:
-                text = payloads.rendered(rel.account_id)[1]
+                text = _filtered(payloads, rel, "home")
                 for conn in state.subscribers(USER):
                     out.send(conn, USER, text)
             for list_id, members in state.list_members.items():
@@ -582,11 +599,12 @@ class Hub:
                 ):
                     key: StreamKey = ("list", list_id)
                     for conn in state.subscribers(key):
-                        out.send(conn, key, payloads.rendered(rel.account_id)[1])
+                        out.send(conn, key, _filtered(payloads, rel, "home"))
         for key in self._public_keys(facts):
             for conn in tuple(self.public.get(key, ())):
                 if self._public_accepts(conn, key, facts, now):
-                    out.send(conn, key, payloads.rendered(conn.account_id)[1])
+                    viewer = self.accounts[conn.account_id].rel
+                    out.send(conn, key, _filtered(payloads, viewer, "public"))
         if direct:
             conversations = _Outbox("conversation")
             for state in direct:
@@ -645,6 +663,11 @@ class Hub:
         entity = self.renderer.notification(n, accounts, bundle)
         if entity is None:
             return
+        if state.rel.filters:  # the recipient's notifications filters (domain/filters.py)
+            shown = apply_to_notifications(state.rel.filters, [entity], me)
+            if not shown:
+                return
+            entity = shown[0]
         self.stats["frames"] += self._to_account(me, (USER, NOTIFICATIONS), "notification", to_json(entity))
 
     # -- relationships and credentials -------------------------------------------------

@@ -54,6 +54,12 @@ def _make_sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEn
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
+        raw = getattr(conn.connection.driver_connection, "_conn", None)
+        if not immediate and raw is not None:
+            # A deferred BEGIN takes no lock, so it cannot be busy: run it on the sqlite3
+            # connection itself, skipping SQLAlchemy's statement machinery (every read pays it).
+            raw.execute("BEGIN")
+            return
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine

@@ -161,12 +161,20 @@ def _compiled(statement: Executable, dialect: Any, binds: dict[str, Any]) -> Raw
 
 async def sqlite_connection(session: AsyncSession) -> sqlite3.Connection | None:
     """The sqlite3 connection under ``session`` (its transaction begun), or None elsewhere."""
+    # Remembered per transaction: a later transaction of the same session may run on
+    # another pooled connection.
+    known = session.info.get("sqlite3")
+    if known is not None and known[0] is session.sync_session.get_transaction():
+        return known[1]  # type: ignore[no-any-return]
     if session.bind.dialect.name != "sqlite":
         return None
     conn = await session.connection()
     raw = await conn.get_raw_connection()
     inner = getattr(raw.driver_connection, "_conn", None)
-    return inner if isinstance(inner, sqlite3.Connection) else None
+    if not isinstance(inner, sqlite3.Connection):
+        return None
+    session.info["sqlite3"] = (session.sync_session.get_transaction(), inner)
+    return inner
 
 
 async def fetch_raw(session: AsyncSession, statement: Executable, binds: dict[str, Any]) -> list[Any]:

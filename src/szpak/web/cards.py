@@ -1,6 +1,6 @@
 """Post cards: the hottest thing a page draws (twenty on a home page), drawn once and reused.
 
-A card is drawn by ``templates/parts/card.html`` from a *view*: a flat dict of
+A card is drawn by ``templates/parts/card.html`` from a *view*: a named tuple of
 exactly the values the template shows, built here from the status entity (as the
 API's ``Presenter`` renders it for this reader) and the reader's language, time
 zone and identity. The template reads nothing else, so the view's values are a
@@ -117,66 +117,128 @@ def _media(st: dict[str, Any], local: Any) -> tuple[tuple[str, str, str, str], .
     )
 
 
+#: The names of a card view's values, in order (the template reads ``c.<name>``).
+VIEW_FIELDS = (
+    "id", "sid", "focused", "depth", "booster_url", "booster_name", "author_id", "author_url", "avatar", "name",
+    "acct", "kind", "url", "visibility", "created_at", "ago", "full", "edited", "reply_line", "content", "spoiler",
+    "language", "sensitive", "media", "poll", "filtered", "replies", "reblogs", "favourites", "reblogged",
+    "favourited", "signed_in", "mine", "can_boost",
+)
+CardView = namedtuple("CardView", VIEW_FIELDS)  # type: ignore[misc]
+
+
+def _reader(ctx: JinjaContext) -> tuple[Formatter, Any, str | None, str | None, datetime]:
+    """What of the page's reader a card depends on, looked up once per call."""
+    me = ctx["me"]
+    return ctx["v"].fmt, ctx["local"], me["id"] if me is not None else None, ctx.get("filter_context"), datetime.now(timezone.utc)
+
+
+def card_view(
+    reader: tuple[Formatter, Any, str | None, str | None, datetime], s: dict[str, Any], focused: bool, depth: int
+) -> CardView | None:
+    """Every value the card template shows (None: a ``hide`` filter matches, show nothing)."""
+    fmt, local, me_id, context, now = reader
+    filtered, hide = _filters(s, context)
+    if hide:
+        return None
+    inner = s["reblog"]
+    st = inner or s
+    author = st["account"]
+    booster = s["account"] if inner else None
+    poll = st.get("poll")
+    signed_in = me_id is not None
+    mine = signed_in and author["id"] == me_id
+    created = st["created_at"]
+    visibility = st["visibility"]
+    return CardView(
+        s["id"], st["id"], focused, min(depth, 3),
+        local(booster["url"]) if booster else "",
+        (booster.get("display_name") or booster["username"]) if booster else "",
+        author["id"], local(author["url"]), local(author["avatar"]),
+        author.get("display_name") or author["username"], author["acct"], author.get("szpak_kind") or "",
+        local(st["url"]), visibility,
+        created, fmt.relative(created, now), fmt.full(created),
+        fmt.full(st["edited_at"]) if focused and st.get("edited_at") else "",
+        bool(st.get("in_reply_to_id")) and not focused and depth == 0,
+        st["content"], st.get("spoiler_text") or "", st.get("language") or "",
+        bool(st.get("sensitive")), _media(st, local),
+        poll_view(poll, fmt, signed_in=signed_in, mine=mine, now=now) if poll else None,
+        tuple(filtered),
+        _count(fmt, st.get("replies_count")), _count(fmt, st.get("reblogs_count")),
+        _count(fmt, st.get("favourites_count")),
+        bool(st.get("reblogged")), bool(st.get("favourited")), signed_in, mine,
+        visibility in ("public", "unlisted") or (visibility == "private" and mine),
+    )
+
+
 class Cards:
-    """Draws post cards for one language's environment; a template calls ``card(s, ...)``."""
+    """Draws post cards for one language's environment: ``card(s, focused=, depth=)`` for
+    one, ``cards(items)`` for a timeline (one call for the page, marks replaced once)."""
 
     def __init__(self, env: Environment, capacity: int = 4096) -> None:
         self.env = env
         self.capacity = capacity
-        self._cards: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+        self._cards: OrderedDict[CardView, str] = OrderedDict()
 
-    def view(self, ctx: JinjaContext, s: dict[str, Any], focused: bool, depth: int) -> dict[str, Any] | None:
-        """Every value the card template shows (None: a ``hide`` filter matches, show nothing)."""
-        filtered, hide = _filters(s, ctx.get("filter_context"))
-        if hide:
-            return None
-        v = ctx["v"]
-        fmt: Formatter = v.fmt
-        local = ctx["local"]
-        me = ctx["me"]
-        st = s["reblog"] or s
-        author = st["account"]
-        booster = s["account"] if s["reblog"] else None
-        poll = st.get("poll")
-        mine = me is not None and author["id"] == me["id"]
-        created = st["created_at"]
-        return {
-            "id": s["id"], "sid": st["id"], "focused": focused, "depth": min(depth, 3),
-            "booster_url": local(booster["url"]) if booster else "",
-            "booster_name": (booster.get("display_name") or booster["username"]) if booster else "",
-            "author_id": author["id"], "author_url": local(author["url"]), "avatar": local(author["avatar"]),
-            "name": author.get("display_name") or author["username"], "acct": author["acct"],
-            "kind": author.get("szpak_kind") or "",
-            "url": local(st["url"]), "visibility": st["visibility"],
-            "created_at": created, "ago": fmt.relative(created), "full": fmt.full(created),
-            "edited": fmt.full(st["edited_at"]) if focused and st.get("edited_at") else "",
-            "reply_line": bool(st.get("in_reply_to_id")) and not focused and depth == 0,
-            "content": st["content"], "spoiler": st.get("spoiler_text") or "", "language": st.get("language") or "",
-            "sensitive": bool(st.get("sensitive")), "media": _media(st, local),
-            "poll": poll_view(poll, fmt, signed_in=me is not None, mine=mine, now=datetime.now(timezone.utc)) if poll else None,
-            "filtered": tuple(filtered),
-            "replies": _count(fmt, st.get("replies_count")), "reblogs": _count(fmt, st.get("reblogs_count")),
-            "favourites": _count(fmt, st.get("favourites_count")),
-            "reblogged": bool(st.get("reblogged")), "favourited": bool(st.get("favourited")),
-            "signed_in": me is not None, "mine": mine,
-            "can_boost": st["visibility"] in ("public", "unlisted") or (st["visibility"] == "private" and mine),
-        }
-
-    @pass_context
-    def __call__(self, ctx: JinjaContext, s: dict[str, Any], focused: bool = False, depth: int = 0) -> Markup:
-        view = self.view(ctx, s, focused, depth)
-        if view is None:
-            return EMPTY
-        key = tuple(view.values())
-        html = self._cards.get(key)
+    def draw(self, ctx: JinjaContext, view: CardView) -> str:
+        """The card for ``view``, with the marks still in (the view is the key)."""
+        html = self._cards.get(view)
         if html is None:
             html = self.env.get_template("parts/card.html").render(
                 c=view, csrf=CSRF_MARK, full_path=NEXT_MARK, kind_labels=ctx["kind_labels"],
                 visibility_labels=ctx["visibility_labels"],
             )
-            self._cards[key] = html
+            self._cards[view] = html
             if len(self._cards) > self.capacity:
                 self._cards.popitem(last=False)
         else:
-            self._cards.move_to_end(key)
+            self._cards.move_to_end(view)
+        return html
+
+    @staticmethod
+    def _personal(ctx: JinjaContext, html: str) -> Markup:
         return Markup(html.replace(CSRF_MARK, ctx["csrf"]).replace(NEXT_MARK, str(escape(ctx["full_path"]))))
+
+    @pass_context
+    def __call__(self, ctx: JinjaContext, s: dict[str, Any], focused: bool = False, depth: int = 0) -> Markup:
+        view = card_view(_reader(ctx), s, focused, depth)
+        return EMPTY if view is None else self._personal(ctx, self.draw(ctx, view))
+
+    @pass_context
+    def many(self, ctx: JinjaContext, items: list[dict[str, Any]]) -> Markup:
+        reader = _reader(ctx)
+        views = [card_view(reader, s, False, 0) for s in items]
+        return self._personal(ctx, "".join(self.draw(ctx, view) for view in views if view is not None))
+
+
+class Composer:
+    """The compose box (``templates/parts/compose.html``), drawn once per distinct set of
+    the values it shows and reused, the reader's CSRF token put in on the way out: the
+    box is the largest part of the home page around the posts."""
+
+    def __init__(self, env: Environment, capacity: int = 1024) -> None:
+        self.env = env
+        self.capacity = capacity
+        self._boxes: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+
+    @pass_context
+    def __call__(
+        self, ctx: JinjaContext, reply_to: Any = None, text: str = "", visibility: str = "public", next: str | None = None,
+    ) -> Markup:
+        values = {
+            "reply_to": str(reply_to) if reply_to else "", "text": text or "", "visibility": visibility,
+            "next": next or ctx["full_path"], "max_chars": ctx["max_chars"], "max_image_bytes": ctx["max_image_bytes"],
+            "media_uploads": bool(ctx["media_uploads"]),
+        }
+        key = tuple(values.values())
+        html = self._boxes.get(key)
+        if html is None:
+            html = self.env.get_template("parts/compose.html").render(
+                csrf=CSRF_MARK, visibility_labels=ctx["visibility_labels"], **values
+            )
+            self._boxes[key] = html
+            if len(self._boxes) > self.capacity:
+                self._boxes.popitem(last=False)
+        else:
+            self._boxes.move_to_end(key)
+        return Markup(html.replace(CSRF_MARK, ctx["csrf"]))

@@ -181,5 +181,11 @@ def parse_time(value: datetime | str | None) -> datetime | None:
         return None
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return _parse_iso(value)
+
+
+@lru_cache(maxsize=8192)
+def _parse_iso(value: str) -> datetime:
+    """An ISO time from an entity (the same few hundred timestamps come back on every page)."""
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

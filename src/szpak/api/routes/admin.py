@@ -24,7 +24,7 @@ from szpak.api.errors import APIError
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.api.params import Params, body
 from szpak.domain import moderation
-from szpak.domain.moderation import STAFF_ROLES, accounts_query
+from szpak.domain.moderation import accounts_query
 from szpak.domain import reports as report_actions
 from szpak.domain.context import Context
 from szpak.domain.errors import Forbidden, Invalid

@@ -10,27 +10,59 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from szpak.api.deps import Viewer, current_ctx, parse_id, require
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.api.params import Params, body
 from szpak.api.responses import JSON
-from szpak.api.serializers import iso
+from szpak.api.serializers import Renderer, iso
 from szpak.domain import scheduled
 from szpak.domain.context import Context
+from szpak.storage.models import MediaAttachment
 from szpak.storage.models.scheduled import ScheduledStatus
 
 router = APIRouter()
 
 
-def scheduled_entity(row: ScheduledStatus) -> dict[str, Any]:
-    """Mastodon's ScheduledStatus."""
+def _media_ids(row: ScheduledStatus) -> list[int]:
+    out = []
+    for raw in (row.params or {}).get("media_ids") or []:
+        try:
+            out.append(int(raw))
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+def scheduled_entity(
+    row: ScheduledStatus, renderer: Renderer | None = None, media: dict[int, MediaAttachment] | None = None
+) -> dict[str, Any]:
+    """Mastodon's ScheduledStatus; ``media_attachments`` are the uploads it will attach
+    that still exist (rendered when ``renderer`` and ``media`` are given)."""
+    attached = [renderer.media_attachment(media[i]) for i in _media_ids(row) if i in media] if renderer and media else []
     return {
         "id": str(row.id),
         "scheduled_at": iso(row.scheduled_at),
         "params": dict(row.params or {}),
-        "media_attachments": [],
+        "media_attachments": attached,
     }
+
+
+async def render_scheduled(request: Request, session: AsyncSession, rows: list[ScheduledStatus]) -> list[dict[str, Any]]:
+    """ScheduledStatus entities for ``rows``, their media loaded in one query."""
+    wanted = {i for row in rows for i in _media_ids(row)}
+    media: dict[int, MediaAttachment] = {}
+    if wanted:
+        media = {
+            m.id: m for m in await session.scalars(
+                select(MediaAttachment).where(
+                    MediaAttachment.id.in_(wanted), MediaAttachment.account_id.in_({r.account_id for r in rows})
+                )
+            )
+        }
+    renderer = request.app.state.renderer
+    return [scheduled_entity(row, renderer, media) for row in rows]
 
 
 class Reschedule(Params):
@@ -49,21 +81,23 @@ async def list_scheduled(
     async with ctx.read() as s:
         query = select(ScheduledStatus).where(ScheduledStatus.account_id == viewer.account_id)
         rows = page.finish(list(await s.scalars(page.apply(query, ScheduledStatus.id))))
+        rendered = await render_scheduled(request, s, rows)
     link_header(request, response, [row.id for row in rows])
-    return [scheduled_entity(row) for row in rows]
+    return rendered
 
 
 @router.get("/api/v1/scheduled_statuses/{scheduled_id}")
 async def get_scheduled(
-    scheduled_id: str, viewer: Viewer = require("read:statuses"), ctx: Context = Depends(current_ctx)
+    request: Request, scheduled_id: str, viewer: Viewer = require("read:statuses"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     async with ctx.read() as s:
         row = await scheduled.own(s, viewer.account_id or 0, parse_id(scheduled_id))
-    return JSON(scheduled_entity(row))
+        return JSON((await render_scheduled(request, s, [row]))[0])
 
 
 @router.put("/api/v1/scheduled_statuses/{scheduled_id}")
 async def reschedule(
+    request: Request,
     scheduled_id: str,
     params: Reschedule = body(Reschedule),
     viewer: Viewer = require("write:statuses"),
@@ -77,7 +111,8 @@ async def reschedule(
             row = await scheduled.own(tx, account_id, sid)
         else:
             row = await scheduled.reschedule(tx, account_id, sid, scheduled.parse_time(params.scheduled_at))
-    return JSON(scheduled_entity(row))
+    async with ctx.read() as s:
+        return JSON((await render_scheduled(request, s, [row]))[0])
 
 
 @router.delete("/api/v1/scheduled_statuses/{scheduled_id}")

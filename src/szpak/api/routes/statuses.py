@@ -22,7 +22,7 @@ from szpak.api.errors import APIError
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.api.responses import JSON
 from szpak.api.params import Params, body
-from szpak.api.routes.scheduled_statuses import scheduled_entity
+from szpak.api.routes.scheduled_statuses import render_scheduled
 from szpak.domain import interactions, polls, scheduled
 from szpak.domain import statuses as status_actions
 from szpak.domain.context import Context, Tx
@@ -158,7 +158,7 @@ async def create_status(
 ) -> Any:
     key = request.headers.get("idempotency-key")
     if params.scheduled_at not in (None, ""):
-        return await _schedule(params, viewer, ctx)
+        return await _schedule(request, params, viewer, ctx)
 
     async def action(tx: Tx) -> Status:
         author = await viewer.account(tx.session)
@@ -174,14 +174,15 @@ async def create_status(
     return JSON(rendered[0])
 
 
-async def _schedule(params: CreateStatus, viewer: Viewer, ctx: Context) -> Any:
+async def _schedule(request: Request, params: CreateStatus, viewer: Viewer, ctx: Context) -> Any:
     """``scheduled_at`` given: keep the post for later and answer with a ScheduledStatus."""
     at = scheduled.parse_time(params.scheduled_at)
     async with ctx.tx() as tx:
         author = await viewer.account(tx.session)
         user = await tx.session.get(User, viewer.user_id) if viewer.user_id else None
         row = await scheduled.schedule(tx, author, draft_from(params, user, viewer.application_id), at)
-    return JSON(scheduled_entity(row))
+    async with ctx.read() as s:
+        return JSON((await render_scheduled(request, s, [row]))[0])
 
 
 @router.get("/api/v1/statuses")

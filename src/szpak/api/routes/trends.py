@@ -65,8 +65,7 @@ async def _tags(request: Request, response: Response, limit: str | None, offset:
     n, skip = paging(limit, offset, TAG_LIMITS)
 
     async def compute() -> list[trends.RankedTag]:
-        async with ctx.read() as s:
-            return await trends.rank_tags(s)
+        return await trends.rank_tags(trends.fetcher(ctx))
 
     ranked = await cache(request).get("tags", compute)
     chosen = trends.page_of(ranked, skip, n)
@@ -118,8 +117,7 @@ async def trending_statuses(
     n, skip = paging(limit, offset, STATUS_LIMITS)
 
     async def compute() -> list[trends.RankedStatus]:
-        async with ctx.read() as s:
-            return await trends.rank_statuses(s)
+        return await trends.rank_statuses(trends.fetcher(ctx))
 
     ranked = await cache(request).get("statuses", compute)
     if not ranked:
@@ -184,8 +182,7 @@ async def trending_links(
     n, skip = paging(limit, offset, LINK_LIMITS)
 
     async def compute() -> list[trends.RankedLink]:
-        async with ctx.read() as s:
-            return await trends.rank_links(s, ctx.settings.domain)
+        return await trends.rank_links(trends.fetcher(ctx), ctx.settings.domain)
 
     ranked = await cache(request).get("links", compute)
     next_link(request, response, skip, n, len(ranked))
