@@ -360,3 +360,24 @@ async def test_nobody_edits_another_accounts_poll(client):
     r = await bob.put(f"/api/v1/statuses/{st['id']}", json={"status": "moje", "poll": poll_body(["x", "y"])})
     assert r.status_code == 403
     assert [o["title"] for o in (await client.get(f"/api/v1/polls/{st['poll']['id']}")).json()["options"]][0] == "tak"
+
+
+async def test_streamed_payloads_carry_the_poll(client):
+    """Streams render one bundle for all recipients (realtime/render.py): the poll is there
+    for everyone, the author's marks too; a voter's own marks are left out, not guessed."""
+    from szpak.realtime.render import StatusPayloads, load_marks
+
+    alice = await client.make_user("alice")
+    bob = await client.make_user("bob")
+    st = await post_poll(alice)
+    assert (await bob.post(f"/api/v1/polls/{st['poll']['id']}/votes", json={"choices": [1]})).status_code == 200
+    app = client.app
+    async with app.state.ctx.read() as s:
+        row = await s.get(Status, int(st["id"]))
+        payloads = StatusPayloads(app.state.renderer, row, await load_bundle(s, [row], None), await load_marks(s, [row.id]))
+    anon = payloads.rendered(None)[0]["poll"]
+    assert anon["options"][1]["votes_count"] == 1 and "voted" not in anon
+    author = payloads.rendered(int(alice.id))[0]["poll"]
+    assert author["voted"] is True and author["own_votes"] == []
+    voter = payloads.rendered(int(bob.id))[0]["poll"]
+    assert voter["votes_count"] == 1 and "voted" not in voter and "own_votes" not in voter

@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, inspect, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -293,23 +295,29 @@ async def create_status(
     return status
 
 
+async def _bump(tx: Tx, model: type[Account] | type[Status], row_id: int, counter: str, **values: object) -> None:
+    """``counter += 1`` (and ``values``) on one row: a Core UPDATE (the ORM's bulk update
+    with in-session synchronisation costs ~2.5× as much), then the same change applied to
+    the row's object if the session holds it, as the ORM would have."""
+    table = model.__table__
+    await tx.session.execute(
+        update(table).where(table.c.id == row_id).values({counter: table.c[counter] + 1, **values})
+    )
+    loaded = tx.session.sync_session.identity_map.get(identity_key(model, row_id))
+    if loaded is not None and counter not in inspect(loaded).unloaded:
+        set_committed_value(loaded, counter, getattr(loaded, counter) + 1)
+        for key, value in values.items():
+            set_committed_value(loaded, key, value)
+
+
 async def _count_new(tx: Tx, status: Status) -> None:
     """Raise the counters a new post or reblog affects (see the module docstring)."""
-    s = tx.session
     if status.visibility != "direct":
-        await s.execute(
-            update(Account)
-            .where(Account.id == status.account_id)
-            .values(statuses_count=Account.statuses_count + 1, last_status_at=datetime.now(timezone.utc))
-        )
+        await _bump(tx, Account, status.account_id, "statuses_count", last_status_at=datetime.now(timezone.utc))
     if status.in_reply_to_id is not None and status.visibility in OPEN_VISIBILITIES:
-        await s.execute(
-            update(Status).where(Status.id == status.in_reply_to_id).values(replies_count=Status.replies_count + 1)
-        )
+        await _bump(tx, Status, status.in_reply_to_id, "replies_count")
     if status.reblog_of_id is not None:
-        await s.execute(
-            update(Status).where(Status.id == status.reblog_of_id).values(reblogs_count=Status.reblogs_count + 1)
-        )
+        await _bump(tx, Status, status.reblog_of_id, "reblogs_count")
 
 
 async def _count_gone(tx: Tx, status: Status) -> None:

@@ -45,7 +45,7 @@ def tag_key(name: str) -> str:
 def valid_name(name: str) -> str:
     """The name as written (without ``#``), if it is a hashtag; else ``Invalid`` (422)."""
     shown = (name or "").strip().lstrip("#")
-    if not shown or len(shown) > 255 or not _NAME_RE.fullmatch(shown):
+    if not shown or len(shown.lower()) > 255 or len(shown) > 255 or not _NAME_RE.fullmatch(shown):
         raise Invalid("Validation failed: Name is invalid")
     return shown
 

@@ -45,9 +45,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not path.is_file():
             print(f"error: --extra file not found: {path}", file=sys.stderr)
             return 2
-    run_training(data_dir, out_dir, extra_files=extra)
+    cache = Path(args.emb_cache) if args.emb_cache else None
+    run_training(data_dir, out_dir, extra_files=extra, emb_cache=cache)
     if args.report_test:
-        report = report_polemo_test(SentimentModel.load(out_dir), data_dir)
+        model = SentimentModel.load(out_dir)
+        if cache is not None:
+            from szpak.listening.train import EmbeddingCache
+
+            model.embed_fn = EmbeddingCache(cache)
+        report = report_polemo_test(model, data_dir)
         for name, metrics in report.items():
             print(format_metrics(name, metrics))
         (out_dir / "test_report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -97,6 +103,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--report-test",
         action="store_true",
         help="after training, also score PolEmo's TEST split (final reporting only; never for tuning)",
+    )
+    train.add_argument(
+        "--emb-cache",
+        metavar="DIR",
+        default=None,
+        help="keep e5 embeddings in DIR between runs (same result, much faster reruns)",
     )
     train.set_defaults(func=cmd_train)
 

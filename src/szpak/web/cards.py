@@ -242,3 +242,28 @@ class Composer:
         else:
             self._boxes.move_to_end(key)
         return Markup(html.replace(CSRF_MARK, ctx["csrf"]))
+
+
+class Parts:
+    """Other parts every page repeats (``templates/parts/<name>.html``: the header, the
+    footer), drawn once per distinct set of the values the page passes and reused, with
+    the reader's CSRF token put in on the way out. A part template reads nothing but
+    those values (and labels), so they are its complete cache key."""
+
+    def __init__(self, env: Environment, capacity: int = 2048) -> None:
+        self.env = env
+        self.capacity = capacity
+        self._parts: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+
+    @pass_context
+    def __call__(self, ctx: JinjaContext, name: str, **values: Any) -> Markup:
+        key = (name, *values.items())
+        html = self._parts.get(key)
+        if html is None:
+            html = self.env.get_template(f"parts/{name}.html").render(csrf=CSRF_MARK, **values)
+            self._parts[key] = html
+            if len(self._parts) > self.capacity:
+                self._parts.popitem(last=False)
+        else:
+            self._parts.move_to_end(key)
+        return Markup(html.replace(CSRF_MARK, ctx["csrf"]))

@@ -8,7 +8,9 @@ are used as they are, a hashtag feed as the API's tag timeline builds it), so a 
 and ``GET /api/v1/timelines/...`` never disagree on what a feed holds.
 
 Building those statements costs more than running them (visibility is a dozen
-correlated subqueries), so each shape is built once and run with bind parameters.
+correlated subqueries), so each shape is built once and run with bind parameters,
+through ``storage/queries.py:fetch_raw`` (compiled once, run on the driver) as the API
+runs them; the home feed is the API's statement, run window by window as the API does.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from szpak.storage.account_search import search_accounts
 from szpak.storage.ids import id_for_time
 from szpak.storage.models import Account, Follow, Notification, Status, StatusTag, Tag
 from szpak.storage.models.base import UTCDateTime
+from szpak.storage.queries import fetch_raw
 from szpak.storage.search import statuses_query, tags_query
 
 PAGE_SIZE = 20
@@ -69,11 +72,6 @@ def _paged(query: Select[Any]) -> Select[Any]:
 
 
 @cache
-def home_statement() -> Select[Any]:
-    return _paged(timelines.home_query(_viewer(True), _now()))
-
-
-@cache
 def public_statement(signed_in: bool) -> Select[Any]:
     return _paged(timelines.public_query(_viewer(signed_in), local=False, remote=False, only_media=False, now=_now()))
 
@@ -108,7 +106,8 @@ def account_statement(signed_in: bool, with_replies: bool) -> Select[Any]:
 
 async def feed(
     session: AsyncSession, presenter: Presenter, statement: Select[Any], viewer_id: int | None, *,
-    max_id: int | None = None, limit: int = PAGE_SIZE, context: str | None = None, **binds: Any,
+    max_id: int | None = None, limit: int = PAGE_SIZE, context: str | None = None, windowed: bool = False,
+    **binds: Any,
 ) -> Listing:
     """One page of a feed statement, rendered for ``viewer_id``; with a filter ``context``
     (home, public, account...) the reader's filters apply as in the API: ``filtered`` is
@@ -117,7 +116,10 @@ async def feed(
     values = {"max_id": max_id or MAX_ID, "limit": limit + 1, "now": datetime.now(timezone.utc), **binds}
     if viewer_id is not None:
         values["viewer"] = viewer_id
-    ids = list(await session.scalars(statement, values))
+    if windowed:
+        ids = await timelines.windowed_ids(session, statement, {"since_id": 0, **values})
+    else:
+        ids = [row[0] for row in await fetch_raw(session, statement, values)]
     more = len(ids) > limit
     ids = ids[:limit]
     items = await presenter.statuses(session, ids, viewer_id, context)
@@ -125,7 +127,8 @@ async def feed(
 
 
 async def home(session: AsyncSession, presenter: Presenter, me: int, max_id: int | None = None) -> Listing:
-    return await feed(session, presenter, home_statement(), me, max_id=max_id, context="home")
+    # The API's own statement, run window by window as GET /api/v1/timelines/home runs it.
+    return await feed(session, presenter, timelines._home_ids(False), me, max_id=max_id, context="home", windowed=True)
 
 
 async def public(

@@ -29,7 +29,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Match
 
 from szpak.domain.formatting import sanitize
-from szpak.web.cards import Cards, Composer
+from szpak.web.cards import Cards, Composer, Parts
 from szpak.web.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Formatter, translations
 from szpak.web.icons import SPRITE, icon
 from szpak.web.session import Visitor, apply_cookies, get_ctx, visitor, web_state
@@ -129,7 +129,7 @@ def _fast_gettext(lang: str) -> tuple[Callable[..., Markup], Callable[..., Marku
     catalog = translations(lang)
     plain: dict[str, Markup] = {}
 
-    def gettext(message: str, **variables: Any) -> Markup:
+    def gettext(message: str, /, **variables: Any) -> Markup:
         if not variables:
             hit = plain.get(message)
             if hit is None:
@@ -137,9 +137,9 @@ def _fast_gettext(lang: str) -> tuple[Callable[..., Markup], Callable[..., Marku
             return hit
         return Markup(catalog.gettext(message)) % variables
 
-    def ngettext(singular: str, plural: str, num: int, **variables: Any) -> Markup:
-        variables.setdefault("num", num)
-        return Markup(catalog.ngettext(singular, plural, num)) % variables
+    def ngettext(singular: str, plural: str, n: int, /, **variables: Any) -> Markup:
+        variables.setdefault("num", n)
+        return Markup(catalog.ngettext(singular, plural, n)) % variables
 
     return gettext, ngettext
 
@@ -169,6 +169,7 @@ def make_env(lang: str) -> Environment:
         card=(cards := Cards(env)),
         cards=cards.many,
         compose_box=Composer(env),
+        part=Parts(env),
     )
     return env
 
