@@ -13,6 +13,7 @@ from szpak.listening import cli, sentiment
 from szpak.listening.sentiment import LABELS, SentimentModel, canonical_label, get_model, normalize_text
 from szpak.listening.train import (
     MICROBLOG_EVAL,
+    MICROBLOG_INDEPENDENT,
     MICROBLOG_TRAIN,
     TrainConfig,
     WeightedSet,
@@ -52,12 +53,23 @@ def test_committed_model_reaches_target_on_heldout_microblog_posts() -> None:
     assert metrics["macro_f1"] >= 0.88, metrics
 
 
+def test_committed_model_on_independent_microblog_posts() -> None:
+    # Written before this model's training run and never used to choose anything: a
+    # regression guard at the measured figure's level, not a tuned target.
+    metrics = evaluate(get_model(), load_tsv(MICROBLOG_INDEPENDENT))
+    assert metrics["n"] >= 120
+    assert metrics["accuracy"] >= 0.88, metrics
+
+
 def test_microblog_sets_are_disjoint_and_well_formed() -> None:
     train = load_tsv(MICROBLOG_TRAIN)
     held_out = load_tsv(MICROBLOG_EVAL)
+    independent = load_tsv(MICROBLOG_INDEPENDENT)
     assert len(train) + len(held_out) >= 300
-    assert {t for _, t in train}.isdisjoint({t for _, t in held_out})
-    for examples in (train, held_out):
+    train_texts = {normalize_text(t) for _, t in train}
+    assert train_texts.isdisjoint({normalize_text(t) for _, t in held_out})
+    assert train_texts.isdisjoint({normalize_text(t) for _, t in independent})
+    for examples in (train, held_out, independent):
         assert {label for label, _ in examples} == set(LABELS)
 
 
@@ -133,8 +145,7 @@ def test_model_card_and_metrics_are_shipped() -> None:
     assert (sentiment.MODEL_DIR / "MODEL_CARD.md").is_file()
     metrics = json.loads((sentiment.MODEL_DIR / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["microblog_eval_heldout"]["accuracy"] >= 0.90
-    # The 0.80 PolEmo-dev target is NOT met yet (0.79); this guards against regressions.
-    assert metrics["polemo_sentence_dev_without_amb"]["accuracy"] >= 0.78
+    assert metrics["polemo_sentence_dev_without_amb"]["accuracy"] >= 0.80
     size = sum(p.stat().st_size for p in sentiment.MODEL_DIR.iterdir())
     assert size < 8 * 1024 * 1024
 
@@ -154,3 +165,24 @@ def test_small_polemo_training_learns_something() -> None:
     train = load_polemo(SHARED_DATA, "train")[::10]
     model = train_model([WeightedSet("polemo", train, 1.0)], TrainConfig(lexicon_weight=0.0, epochs=5))
     assert evaluate(model, dev[::5])["accuracy"] >= 0.65
+
+
+@needs_shared
+@pytest.mark.slow
+def test_committed_model_reaches_target_on_polemo_sentence_dev() -> None:
+    """The issue's figure, recomputed from the shipped model (not read from metrics.json):
+    PolEmo 2.0 sentence dev, all four domains, ambivalent items left out.  Embeds the ~40 %
+    of sentences the fast stage routes to e5, so it takes a minute or two on a busy machine."""
+    metrics = evaluate(get_model(), load_polemo(SHARED_DATA, "dev"))
+    assert metrics["n"] > 5000
+    assert metrics["accuracy"] >= 0.80, metrics
+    recorded = json.loads((sentiment.MODEL_DIR / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["accuracy"] == pytest.approx(recorded["polemo_sentence_dev_without_amb"]["accuracy"], abs=0.002)
+
+
+def test_fast_stage_training_is_deterministic() -> None:
+    config = TrainConfig(lexicon_weight=0.0, epochs=3)
+    first = train_model(_tiny_sets([]), config)
+    second = train_model(_tiny_sets([]), config)
+    assert np.array_equal(first.coef, second.coef)
+    assert np.array_equal(first.intercept, second.intercept)

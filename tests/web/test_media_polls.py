@@ -215,3 +215,19 @@ async def test_pages_come_first_in_routing_yet_shadow_no_other_route(app: Any) -
     async with new_browser(app) as b:
         assert (await b.get("/api/v1/instance")).status_code == 200
         assert (await b.get("/api/v1/timelines/public")).status_code == 200
+
+
+async def test_organisation_members_get_a_listening_link(app: Any, browser: Browser, other_browser: Browser) -> None:
+    from szpak.domain import organisations
+
+    from .conftest import account_id
+
+    await browser.sign_up("alice")
+    await other_browser.sign_up("bob")
+    assert 'href="/listening"' not in (await browser.page("/home")).text
+    async with app.state.ctx.tx() as tx:
+        await organisations.create_organisation(tx, int(await account_id(app, "alice")), username="marka", kind="brand")
+    app.state.web.sessions._entries.clear()  # the session is remembered for 30 s
+    html = (await browser.page("/home")).text
+    assert '<a href="/listening"><svg' in html and "<span>Nasłuch</span>" in html
+    assert 'href="/listening"' not in (await other_browser.page("/home")).text

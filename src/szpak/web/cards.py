@@ -108,6 +108,8 @@ def _count(fmt: Formatter, value: int | None) -> str:
 
 
 def _media(st: dict[str, Any], local: Any) -> tuple[tuple[str, str, str, str], ...]:
+    if not st.get("media_attachments"):
+        return ()
     return tuple(
         (
             str(a.get("type") or "unknown"), local(a.get("url") or a.get("remote_url")),

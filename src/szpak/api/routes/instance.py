@@ -6,6 +6,11 @@ Clients fetch the instance document on every start, so the usage counts in it (a
 NodeInfo) are cached per process for :data:`USAGE_TTL` seconds instead of counting
 every table on every call. "Active" means posted in the period: Szpak keeps no
 record of logins.
+
+``uri`` (v1) and ``domain`` (v2) are the host the request reached the server at
+(:func:`reached_at`); ``rules`` come from ``SZPAK_RULES``. The smaller documents
+(``/api/v1/instance/rules``, ``activity``, ...) are in ``instance_extra.py``
+(docs/api/instance.md).
 """
 
 from __future__ import annotations
