@@ -56,6 +56,28 @@ ADMIN_CALLS = [
 ]
 
 
+@pytest.mark.parametrize(
+    "role, name, bits",
+    [
+        ("user", "", 0),
+        ("moderator", "Moderator", 0),
+        # view_audit_log 0x4, manage_reports 0x10, manage_users 0x400, manage_user_access 0x40000,
+        # delete_user_data 0x80000 (Mastodon's Role permission flags)
+        ("admin", "Admin", 0x4 | 0x10 | 0x400 | 0x40000 | 0x80000),
+        ("owner", "Owner", 0x1),  # administrator: bypasses every permission
+    ],
+)
+async def test_credential_role_permissions(client: Any, role: str, name: str, bits: int) -> None:
+    someone = await client.make_user("ktos", role=role, scopes=ADMIN_SCOPES)
+    me = (await someone.get("/api/v1/accounts/verify_credentials")).json()
+    assert me["role"]["name"] == name
+    assert me["role"]["permissions"] == str(bits)
+    if role in ("admin", "owner"):
+        # The Admin::Account entity shows the same Role.
+        shown = (await someone.get(f"/api/v1/admin/accounts/{someone.id}")).json()
+        assert shown["role"] == me["role"]
+
+
 @pytest.mark.parametrize("role", ["user", "moderator"])
 async def test_only_admins_and_owners(client: Any, role: str) -> None:
     someone = await client.make_user("ktos", role=role, scopes=ADMIN_SCOPES)

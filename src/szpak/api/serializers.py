@@ -31,6 +31,39 @@ def iso_date(dt: datetime | None) -> str | None:
     return None if dt is None else dt.strftime("%Y-%m-%dT00:00:00.000Z")
 
 
+# Mastodon's Role permission bit flags (the Role entity's ``permissions`` is their sum, as a string).
+PERMISSION_ADMINISTRATOR = 0x1
+PERMISSION_VIEW_AUDIT_LOG = 0x4
+PERMISSION_MANAGE_REPORTS = 0x10
+PERMISSION_MANAGE_USERS = 0x400
+PERMISSION_MANAGE_USER_ACCESS = 0x40000
+PERMISSION_DELETE_USER_DATA = 0x80000
+
+# What each Szpak role may do, in those flags. The owner bypasses every check (administrator);
+# an admin has the admin API (accounts, reports, deleting a suspended account's data) and the
+# moderation log; a moderator may only remove posts, which no Mastodon flag describes, so it
+# claims none (a client would otherwise offer screens the server refuses).
+ROLE_PERMISSIONS = {
+    "user": 0,
+    "moderator": 0,
+    "admin": PERMISSION_VIEW_AUDIT_LOG | PERMISSION_MANAGE_REPORTS | PERMISSION_MANAGE_USERS
+    | PERMISSION_MANAGE_USER_ACCESS | PERMISSION_DELETE_USER_DATA,
+    "owner": PERMISSION_ADMINISTRATOR,
+}
+ROLE_IDS = {"user": "-99", "moderator": "1", "admin": "2", "owner": "3"}
+
+
+def role_entity(role: str) -> dict[str, Any]:
+    """Mastodon's ``Role`` for a Szpak role."""
+    return {
+        "id": ROLE_IDS.get(role, "-99"),
+        "name": "" if role == "user" else role.capitalize(),
+        "color": "",
+        "permissions": str(ROLE_PERMISSIONS.get(role, 0)),
+        "highlighted": role != "user",
+    }
+
+
 def field_html(f: dict[str, Any]) -> str:
     """A profile field's value as HTML: the rendered form stored with it, else the escaped
     source (clients insert ``fields[].value`` as HTML, so raw text must never reach them)."""
@@ -101,13 +134,7 @@ class Renderer:
             "indexable": a.indexable,
         }
         if user is not None:
-            data["role"] = {
-                "id": {"user": "-99", "moderator": "1", "admin": "2", "owner": "3"}.get(user.role, "-99"),
-                "name": "" if user.role == "user" else user.role.capitalize(),
-                "permissions": "0",
-                "color": "",
-                "highlighted": user.role != "user",
-            }
+            data["role"] = role_entity(user.role)
         return data
 
     def muted_account(self, a: Account, expires_at: datetime | None) -> dict[str, Any]:

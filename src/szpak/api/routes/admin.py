@@ -23,6 +23,7 @@ from szpak.api.deps import Viewer, current_ctx, parse_id, require
 from szpak.api.errors import APIError
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.api.params import Params, body
+from szpak.api.serializers import ROLE_IDS, role_entity
 from szpak.domain import moderation
 from szpak.domain.moderation import accounts_query
 from szpak.domain import reports as report_actions
@@ -34,7 +35,6 @@ from szpak.storage.queries import load_bundle
 
 router = APIRouter()
 
-ROLE_IDS = {"user": "-99", "moderator": "1", "admin": "2", "owner": "3"}
 
 
 def staff(*scopes: str, moderators: bool = False) -> Any:
@@ -61,14 +61,6 @@ async def _actor(session: AsyncSession, viewer: Viewer) -> moderation.Actor:
 
 # -- entities ------------------------------------------------------------------------------
 
-def role_entity(role: str) -> dict[str, Any]:
-    return {
-        "id": ROLE_IDS.get(role, "-99"),
-        "name": "" if role == "user" else role.capitalize(),
-        "color": "",
-        "permissions": "1" if role in ("admin", "owner") else "0",
-        "highlighted": role != "user",
-    }
 
 
 async def admin_accounts(request: Request, session: AsyncSession, accounts: list[Account]) -> dict[int, dict[str, Any]]:
