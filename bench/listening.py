@@ -1,7 +1,7 @@
 """Benchmark brand listening.
 
     .venv/bin/python bench/listening.py [--orgs 1000] [--per-org 10] [--posts 5000]
-        [--rate 50] [--duration 60] [--share 0.3] [--pg URL] [--skip-latency]
+        [--rate 50] [--duration 60] [--share 0.3] [--pg URL] [--skip-latency] [--inprocess --clients 8]
 
 Prints, with 10,000 tracked queries across 1,000 organisations (bench/matcher.py's
 generator: own brands, shared competitor brands, Polish and English product words,
@@ -16,6 +16,11 @@ phrases, boolean queries with ``lang:``):
    for ``--duration`` s, ``--share`` of them naming one organisation's brand; the time
    from sending the POST until the mention arrives on that organisation's listening
    stream (SSE): p50, p95, p99, max.
+   With ``--inprocess`` (3b), instead: ``--clients`` concurrent clients call the domain action
+   ``create_status`` in this process at ``--rate`` posts/s while the job worker and the listening
+   runtime run beside them as in ``szpak serve``; a mention counts as visible when its
+   ``MentionCreated`` event reaches the bus (what the SSE stream forwards).  Use it where the REST
+   API itself cannot take the rate on the machine.
 
 Seeding uses cheap password hashing (SZPAK_FAST_PASSWORD_HASHING=1) for its 1,000
 organisation accounts; nothing measured hashes a password.
@@ -420,7 +425,7 @@ async def bench_latency_inprocess(database_url: str, data_dir: Path, seeded: dic
                 text, lang = " ".join(words), "pl"
             plan.append((i, text, lang, track))
         load_before = os.getloadavg()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
 
         async def driver(d: int) -> None:  # each client sends every drivers-th post, on schedule
             pending = []
@@ -432,7 +437,9 @@ async def bench_latency_inprocess(database_url: str, data_dir: Path, seeded: dic
             await asyncio.gather(*pending)
 
         await asyncio.gather(*(driver(d) for d in range(drivers)))
-        achieved = total / (time.perf_counter() - t0)
+        sending = time.perf_counter() - t0
+        achieved = total / sending
+        cpu_share = (time.process_time() - c0) / sending
         deadline = time.perf_counter() + 30
         while time.perf_counter() < deadline and not set(sent) <= set(labelled):
             await asyncio.sleep(0.1)
@@ -449,7 +456,8 @@ async def bench_latency_inprocess(database_url: str, data_dir: Path, seeded: dic
     print(f"3b. post -> mention, in-process (domain action create_status, no HTTP; {drivers} concurrent clients): "
           f"{total} posts at {achieved:.1f} posts/s, {len(sent)} naming the brand; {errors} errors; "
           f"{missing} mentions not seen within 30 s; load average 1/5/15 min before "
-          f"{'/'.join(f'{x:.2f}' for x in load_before)}, after {'/'.join(f'{x:.2f}' for x in load_after)}")
+          f"{'/'.join(f'{x:.2f}' for x in load_before)}, after {'/'.join(f'{x:.2f}' for x in load_after)}; "
+          f"this process used {cpu_share:.2f} CPU-seconds a second while posting (the model's child not counted)")
 
     def line(name: str, values: list[float]) -> str:
         return (f"   {name:<34} p50 {pct(values, 50):7.1f}  p95 {pct(values, 95):7.1f}  p99 {pct(values, 99):7.1f}  "

@@ -12,6 +12,7 @@ from szpak.domain import organisations as orgs
 from szpak.storage.models import Account, ModerationLogEntry, Status
 
 from .domain_steps import set_user
+from .test_media import uploaded
 
 pytestmark = pytest.mark.xdist_group("admin")
 
@@ -233,6 +234,41 @@ async def test_disable_and_enable(client: Any) -> None:
     r = await admin.post(f"/api/v1/admin/accounts/{bob.id}/enable")
     assert r.status_code == 200 and r.json()["disabled"] is False
     assert (await bob.get("/api/v1/accounts/verify_credentials")).status_code == 200
+
+
+async def test_sensitive_mark_puts_media_posts_behind_a_warning(client: Any) -> None:
+    admin, bob, ala = await admin_of(client), await client.make_user("bob"), await client.make_user("ala")
+    await ala.follow(bob)
+    media = await uploaded(bob)
+    with_media = await bob.post("/api/v1/statuses", json={"status": "zdjęcie", "media_ids": [media["id"]]})
+    with_media = with_media.json()
+    text_only = await bob.post_status("sam tekst")
+    boost = (await ala.post(f"/api/v1/statuses/{with_media['id']}/reblog")).json()
+    url = f"/api/v1/statuses/{with_media['id']}"
+
+    async def seen() -> dict[str, Any]:
+        """How each path shows bob's posts (read twice: the second read comes from the cache)."""
+        out: dict[str, Any] = {}
+        for _ in range(2):
+            out["one"] = (await ala.get(url)).json()["sensitive"]
+            out["anonymous"] = (await client.get(url)).json()["sensitive"]
+            home = {s["id"]: s for s in (await ala.get("/api/v1/timelines/home")).json()}
+            out["home"] = home[with_media["id"]]["sensitive"]
+            out["boost"] = home[boost["id"]]["reblog"]["sensitive"]
+            out["text"] = home[text_only["id"]]["sensitive"]
+            profile = (await client.get(f"/api/v1/accounts/{bob.id}/statuses")).json()
+            out["profile"] = next(s for s in profile if s["id"] == with_media["id"])["sensitive"]
+        return out
+
+    unmarked = {"one": False, "anonymous": False, "home": False, "boost": False, "text": False, "profile": False}
+    assert await seen() == unmarked  # warm the caches
+    await action(admin, bob, "sensitive")
+    assert await seen() == {**unmarked, "one": True, "anonymous": True, "home": True, "boost": True, "profile": True}
+    later = (await bob.post("/api/v1/statuses", json={"status": "nowe", "media_ids": [(await uploaded(bob))["id"]]})).json()
+    assert later["sensitive"] is True
+    assert (await admin.post(f"/api/v1/admin/accounts/{bob.id}/unsensitive")).status_code == 200
+    assert await seen() == unmarked
+    assert (await ala.get(f"/api/v1/statuses/{later['id']}")).json()["sensitive"] is False
 
 
 async def test_sensitive_and_warning(client: Any) -> None:

@@ -258,6 +258,39 @@ async def test_own_posts_are_never_filtered(client: Any) -> None:
     assert ids(await home(ala)) == [mine["id"]]
 
 
+async def test_single_and_batch_statuses_carry_thread_filters(client: Any) -> None:
+    """A post asked for by id (``/statuses/:id``, ``/statuses?id[]=``) is in the thread context:
+    ``filtered`` is filled in, and a hide match is marked rather than answered 404."""
+    ala, bob = await client.make_user("ala"), await client.make_user("bob")
+    warned = await bob.post_status("o sejmie dziś")
+    hidden = await bob.post_status("spoiler z serialu")
+    plain = await bob.post_status("nic ciekawego")
+    w = await make_filter(ala, context=["thread"], filter_action="warn", keywords_attributes=[{"keyword": "sejmie"}])
+    h = await make_filter(ala, context=["thread"], filter_action="hide", keywords_attributes=[{"keyword": "serialu"}])
+    home_only = await make_filter(ala, context=["home"], keywords_attributes=[{"keyword": "ciekawego"}])
+
+    def filter_ids(status: dict[str, Any]) -> list[str]:
+        return [r["filter"]["id"] for r in status["filtered"]]
+
+    one = (await ala.get(f"/api/v1/statuses/{warned['id']}")).json()
+    assert filter_ids(one) == [w["id"]] and one["filtered"][0]["keyword_matches"] == ["sejmie"]
+    r = await ala.get(f"/api/v1/statuses/{hidden['id']}")
+    assert r.status_code == 200 and filter_ids(r.json()) == [h["id"]]
+    assert r.json()["filtered"][0]["filter"]["filter_action"] == "hide"
+    assert (await ala.get(f"/api/v1/statuses/{plain['id']}")).json()["filtered"] == []  # home only
+    assert home_only["id"] not in filter_ids(one)
+
+    query = urlencode([("id[]", x["id"]) for x in (hidden, plain, warned)])
+    batch = (await ala.get(f"/api/v1/statuses?{query}")).json()
+    assert ids(batch) == [hidden["id"], plain["id"], warned["id"]]
+    assert [filter_ids(x) for x in batch] == [[h["id"]], [], [w["id"]]]
+
+    # Nobody else is affected, and the author is never filtered.
+    for other in (bob, await client.make_user("cyd")):
+        assert (await other.get(f"/api/v1/statuses/{warned['id']}")).json()["filtered"] == []
+        assert all(x["filtered"] == [] for x in (await other.get(f"/api/v1/statuses?{query}")).json())
+
+
 async def test_filter_by_status_and_boosts(client: Any) -> None:
     ala, bob, cyd = [await client.make_user(n) for n in ("ala", "bob", "cyd")]
     await ala.follow(bob)

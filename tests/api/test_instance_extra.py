@@ -20,6 +20,11 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "api"
 
 async def test_peers_and_translation_languages_are_empty(client):
     assert (await client.get("/api/v1/instance/peers")).json() == []
+    # No moderated servers, for anonymous callers and signed-in users alike.
+    r = await client.get("/api/v1/instance/domain_blocks")
+    assert r.status_code == 200 and r.json() == []
+    ala = await client.make_user("ala")
+    assert (await ala.get("/api/v1/instance/domain_blocks")).json() == []
     assert (await client.get("/api/v1/instance/translation_languages")).json() == {}
 
 

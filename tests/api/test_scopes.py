@@ -247,6 +247,7 @@ ROUTES: dict[str, Need] = {
     "GET /api/v1/trends/statuses": public(),
     "GET /api/v1/trends/links": public(),
     "GET /api/v1/instance/peers": OPEN,
+    "GET /api/v1/instance/domain_blocks": OPEN,
     "GET /api/v1/instance/activity": OPEN,
     "GET /api/v1/instance/rules": OPEN,
     "GET /api/v1/instance/languages": OPEN,

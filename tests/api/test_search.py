@@ -179,6 +179,24 @@ async def test_hashtags_by_folded_prefix_with_history(client):
     assert [t["name"] for t in page["hashtags"]] == ["Kraków"]
 
 
+async def test_hashtags_show_whether_the_viewer_follows_them(client):
+    alice, bob = await client.make_user("alice"), await client.make_user("bob")
+    await alice.post_status("#Kraków i #krakowiacy")
+    assert (await bob.post(f"/api/v1/tags/{quote('kraków')}/follow")).status_code == 200
+    assert (await alice.post("/api/v1/tags/krakowiacy/follow")).status_code == 200
+
+    def following(found: dict[str, Any]) -> dict[str, Any]:
+        return {t["name"]: t.get("following", "absent") for t in found["hashtags"]}
+
+    assert following(await _search(bob, "krakow")) == {"Kraków": True, "krakowiacy": False}
+    assert following(await _search(alice, "#krakow", type="hashtags")) == {"Kraków": False, "krakowiacy": True}
+    # Anonymous callers get no ``following`` (as Mastodon: it is the viewer's).
+    r = await client.get("/api/v2/search", params={"q": "krakow", "type": "hashtags"})
+    assert following(r.json()) == {"Kraków": "absent", "krakowiacy": "absent"}
+    assert (await bob.post(f"/api/v1/tags/{quote('Kraków')}/unfollow")).status_code == 200
+    assert following(await _search(bob, "krakow"))["Kraków"] is False
+
+
 def test_sql_folding_table_agrees_with_the_text_layer():
     for letter, base in SQL_FOLDS.items():
         if letter.isalpha():

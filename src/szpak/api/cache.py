@@ -6,7 +6,8 @@ request costs more than the rest of the request, so each process keeps the
 viewer-independent JSON of recently used accounts and statuses, and drops an
 entry when an event says it changed:
 
-- ``AccountUpdated`` drops the account; ``StatusCreated``/``StatusDeleted`` drop the
+- ``AccountUpdated`` drops the account (and, with ``statuses``, every status: the
+  sensitive mark changes how the account's posts render); ``StatusCreated``/``StatusDeleted`` drop the
   author (statuses_count) and the parent or reblogged status (replies/reblogs counts);
   ``StatusUpdated`` and ``StatusCountsChanged`` drop the status; ``RelationshipChanged``
   drops both accounts (follower counts).
@@ -111,6 +112,10 @@ class EntityCache:
     async def on_event(self, event: Event) -> None:
         if isinstance(event, AccountUpdated):
             self.drop_account(event.account_id)
+            if event.statuses:
+                # Cores are kept by status, not by author; a moderation mark is rare enough
+                # that dropping them all beats indexing them by account.
+                self.statuses.clear()
         elif isinstance(event, StatusCreated):
             self.drop_account(event.account_id)
             self.drop_status(event.reblog_of_id)

@@ -3,7 +3,14 @@
     APIError               raised by routes for HTTP-level problems
     DomainError (domain)   raised by actions; mapped by its ``status_code``
     RequestValidationError FastAPI's own: 422 with the first problem spelled out
+    a database data error  422: input the database refused as a value (PostgreSQL's
+                           SQLSTATE class 22: a NUL byte in text, an integer beyond
+                           BIGINT, ...) that no check caught earlier; logged
+    OverflowError          422: a number too large for the driver (sqlite3) or a date
     anything else          500 with a generic text; logged, never shown
+
+A NUL byte in the path of an ``/api/`` URL is 404 before any route runs: no record has
+one in its name or id, and PostgreSQL refuses NUL in text outright.
 """
 
 from __future__ import annotations
@@ -14,7 +21,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from szpak.api.responses import JSON
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from szpak.domain.errors import DomainError
 
@@ -56,7 +65,49 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
     return JSON({"error": message, **extra}, status_code=status, headers=headers)
 
 
+def is_data_error(exc: DBAPIError) -> bool:
+    """The database refused a value (SQLSTATE class 22, "data exception"), or the driver
+    refused to send it (asyncpg: an int beyond int64, text with NUL)."""
+    from sqlalchemy.exc import DataError
+
+    if isinstance(exc, DataError):
+        return True
+    seen = 0
+    err: BaseException | None = exc.orig
+    while err is not None and seen < 4:
+        state = getattr(err, "sqlstate", None) or getattr(err, "pgcode", None)
+        if isinstance(state, str) and state.startswith("22"):
+            return True
+        if type(err).__name__ == "DataError":
+            return True
+        err = err.__cause__
+        seen += 1
+    return False
+
+
+class RejectNulPath:
+    """``/api/...%00...`` is 404 (see the module docstring); anything else passes through."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "\x00" in scope["path"] and scope["path"].startswith("/api/"):
+            await error_response(404, "Record not found")(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
+    app.add_middleware(RejectNulPath)
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(req: Request, exc: DBAPIError) -> JSON:
+        if not is_data_error(exc):
+            raise exc  # a real fault: the generic handler answers 500
+        log.warning("database refused a value on %s %s: %s", req.method, req.url.path, str(exc.orig)[:200])
+        return error_response(422, "Validation failed: a value is not acceptable")
+
     @app.exception_handler(APIError)
     async def _api_error(_req: Request, exc: APIError) -> JSON:
         return error_response(exc.status_code, exc.message, exc.headers, **exc.extra)
@@ -72,6 +123,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ValidationError)
     async def _pydantic_validation(_req: Request, exc: ValidationError) -> JSON:
         return error_response(422, describe_validation(list(exc.errors())))
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(req: Request, exc: OverflowError) -> JSON:
+        # A number too large for the database driver (sqlite3: beyond 64 bits) or for a date.
+        log.warning("number out of range on %s %s: %s", req.method, req.url.path, exc)
+        return error_response(422, "Validation failed: a number is out of range")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSON:

@@ -97,7 +97,8 @@ class Presenter:
         return out
 
     async def statuses(
-        self, session: AsyncSession, ids: list[int], viewer_id: int | None, context: str | None = None
+        self, session: AsyncSession, ids: list[int], viewer_id: int | None, context: str | None = None,
+        *, drop_hidden: bool = True,
     ) -> list[dict[str, Any]]:
         """Render statuses ``ids`` (already filtered for visibility) in order, for ``viewer_id``;
         with a filter ``context`` (home, public, thread, account, notifications) the viewer's
@@ -122,7 +123,7 @@ class Presenter:
                 out.append(data)
         if viewer_id is not None:
             await self._poll_marks(session, out, viewer_id)
-        return await self.apply_filters(session, viewer_id, context, out)
+        return await self.apply_filters(session, viewer_id, context, out, drop_hidden=drop_hidden)
 
     async def _poll_marks(self, session: AsyncSession, items: list[dict[str, Any]], viewer_id: int) -> None:
         """A poll's ``voted``/``own_votes`` are the viewer's, so not in the cached cores:
@@ -136,12 +137,16 @@ class Presenter:
             d["poll"] = self.renderer.poll_marks(d["poll"], int(d["account"]["id"]), viewer_id, mine)
 
     async def apply_filters(
-        self, session: AsyncSession, viewer_id: int | None, context: str | None, items: list[dict[str, Any]]
+        self, session: AsyncSession, viewer_id: int | None, context: str | None, items: list[dict[str, Any]],
+        *, drop_hidden: bool = True,
     ) -> list[dict[str, Any]]:
-        """The viewer's filters over rendered statuses (also for routes that render with the Renderer)."""
+        """The viewer's filters over rendered statuses (also for routes that render with the Renderer);
+        ``drop_hidden=False`` keeps posts a hide filter matches (with ``filtered``), for posts asked for by id."""
         if self.filters is None or viewer_id is None or context is None:
             return items
-        return await self.filters.apply(session, viewer_id, context, items)  # type: ignore[no-any-return]
+        return await self.filters.apply(  # type: ignore[no-any-return]
+            session, viewer_id, context, items, drop_hidden=drop_hidden
+        )
 
     def _compose(
         self, sid: int, cores: dict[int, Core], accounts: dict[int, dict[str, Any]], marks: dict[str, set[int]],

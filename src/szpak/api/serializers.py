@@ -233,12 +233,14 @@ class Renderer:
         if st.reblog_of_id is not None:
             return self._reblog(st, author, b)
         app = b.applications.get(st.application_id) if st.application_id else None
+        media = b.media.get(st.id, ())
         data: dict[str, Any] = {
             "id": str(st.id),
             "created_at": iso(st.created_at),
             "in_reply_to_id": str(st.in_reply_to_id) if st.in_reply_to_id else None,
             "in_reply_to_account_id": str(st.in_reply_to_account_id) if st.in_reply_to_account_id else None,
-            "sensitive": st.sensitive,
+            # A moderator's sensitive mark on the author puts its media behind a warning.
+            "sensitive": st.sensitive or (bool(media) and author.sensitized_at is not None),
             "spoiler_text": st.spoiler_text,
             "visibility": st.visibility,
             "language": st.language,
@@ -253,7 +255,7 @@ class Renderer:
             "reblog": None,
             "application": {"name": app.name, "website": app.website} if app else None,
             "account": self.account(author),
-            "media_attachments": [self.media_attachment(m) for m in b.media.get(st.id, ())],
+            "media_attachments": [self.media_attachment(m) for m in media],
             "mentions": self._mentions(st, b),
             "tags": [
                 {"name": t.display_name or t.name, "url": f"{self.base}/tags/{t.name}"} for t in b.tags.get(st.id, ())

@@ -132,6 +132,8 @@ class ListChanged(Event):
 class AccountUpdated(Event):
     name: ClassVar[str] = "account.updated"
     account_id: int
+    #: The account's posts render differently too (a moderator's sensitive mark set or lifted).
+    statuses: bool = False
 
 
 @dataclass(frozen=True)

@@ -548,11 +548,13 @@ def _rendered_ids(data: Mapping[str, Any]) -> list[int]:
 
 
 def apply(
-    filters: FilterSet, context: str, items: list[dict[str, Any]], now: datetime | None = None, *, owner: int | None = None
+    filters: FilterSet, context: str, items: list[dict[str, Any]], now: datetime | None = None, *,
+    owner: int | None = None, drop_hidden: bool = True,
 ) -> list[dict[str, Any]]:
     """Rendered statuses for the filters' ``owner`` in ``context``: ``filtered`` filled in
-    (on the boost and on the boosted post), those a ``hide`` filter matches left out. The
-    owner's own posts are never filtered (as in Mastodon)."""
+    (on the boost and on the boosted post), those a ``hide`` filter matches left out (with
+    ``drop_hidden=False``, for posts asked for by id, kept with the hide result in ``filtered``,
+    as Mastodon answers them). The owner's own posts are never filtered (as in Mastodon)."""
     active = filters.active(context, now)
     if not active:
         return items
@@ -566,7 +568,7 @@ def apply(
         folded = rendered_text(data)
         ids = _rendered_ids(data)
         results = [r for f in active if (r := f.result(folded, ids)) is not None]
-        if any(r["filter"]["filter_action"] == "hide" for r in results):
+        if drop_hidden and any(r["filter"]["filter_action"] == "hide" for r in results):
             continue
         if results:
             data = dict(data)
@@ -610,11 +612,12 @@ class FilterCache:
             self.drop(event.account_id)
 
     async def apply(
-        self, session: AsyncSession, viewer_id: int | None, context: str | None, items: list[dict[str, Any]]
+        self, session: AsyncSession, viewer_id: int | None, context: str | None, items: list[dict[str, Any]],
+        *, drop_hidden: bool = True,
     ) -> list[dict[str, Any]]:
         if viewer_id is None or context is None or not items:
             return items
-        return apply(await self.get(session, viewer_id), context, items, owner=viewer_id)
+        return apply(await self.get(session, viewer_id), context, items, owner=viewer_id, drop_hidden=drop_hidden)
 
 
 def apply_to_notifications(

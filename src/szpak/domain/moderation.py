@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -39,7 +39,6 @@ from szpak.storage.models import (
     Follow,
     ModerationLogEntry,
     Report,
-    SensitizedAccount,
     Status,
     User,
 )
@@ -176,7 +175,7 @@ def accounts_query(
     elif status == "suspended":
         q = q.where(Account.suspended_at.is_not(None))
     elif status == "sensitized":
-        q = q.where(Account.id.in_(select(SensitizedAccount.account_id)))
+        q = q.where(Account.sensitized_at.is_not(None))
     elif status is not None:
         raise Invalid("Validation failed: status must be active, pending, disabled, silenced or suspended")
     if staff_only:
@@ -278,8 +277,7 @@ async def take_action(
         user.disabled = True
         await _revoke_delegated(tx, account.id)
     elif action == "sensitive":
-        if await tx.session.get(SensitizedAccount, account.id) is None:
-            tx.session.add(SensitizedAccount(account_id=account.id))
+        account.sensitized_at = account.sensitized_at or now
     elif action == "silence":
         account.silenced_at = account.silenced_at or now
     elif action == "suspend":
@@ -295,7 +293,8 @@ async def take_action(
     await record(tx, actor, action if action != "none" else "warn", "account", account.id, _label(account), reason)
     if report is not None:
         await record(tx, actor, "resolve_report", "report", report.id, f"report {report.id}", reason)
-    tx.emit(AccountUpdated(account_id=account.id))
+    # The sensitive mark changes how the account's posts render: cached statuses go too.
+    tx.emit(AccountUpdated(account_id=account.id, statuses=action == "sensitive"))
     return strike
 
 
@@ -312,12 +311,12 @@ async def undo(tx: Tx, actor: Actor, account_id: int, what: str, *, text: Any = 
     elif what == "unsuspend":
         account.suspended_at = None
     elif what == "unsensitive":
-        await tx.session.execute(delete(SensitizedAccount).where(SensitizedAccount.account_id == account.id))
+        account.sensitized_at = None
     else:
         raise Invalid(f"unknown action {what!r}")
     await tx.session.flush()
     await record(tx, actor, what, "account", account.id, _label(account), _text(text))
-    tx.emit(AccountUpdated(account_id=account.id))
+    tx.emit(AccountUpdated(account_id=account.id, statuses=what == "unsensitive"))
     return account
 
 
@@ -350,7 +349,7 @@ async def delete_account(tx: Tx, actor: Actor, account_id: int, *, text: Any = N
 async def is_sensitized(session: AsyncSession, account_ids: list[int]) -> set[int]:
     if not account_ids:
         return set()
-    return set(await session.scalars(select(SensitizedAccount.account_id).where(SensitizedAccount.account_id.in_(account_ids))))
+    return set(await session.scalars(select(Account.id).where(Account.id.in_(account_ids), Account.sensitized_at.is_not(None))))
 
 
 # -- posts ---------------------------------------------------------------------------------

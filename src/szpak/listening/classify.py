@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Protocol
@@ -73,7 +74,9 @@ class Classifier:
         """Predict in a child process from now on (only for the shipped model: an injected
         one, as in tests, stays in this process)."""
         if self._load and self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_child_init
+            )
             self.name = "SentimentModel (child process)"
 
     async def close(self) -> None:
@@ -108,6 +111,17 @@ def _clean(out: Sequence[tuple[str | None, float | None]], n: int) -> list[Predi
 
 
 _CHILD: Classifier | None = None
+
+CHILD_NICENESS = 5
+"""The model's child process runs this much nicer than the server: when the CPU is short,
+matching and storing (what makes a mention visible) go first and labelling waits."""
+
+
+def _child_init() -> None:
+    try:
+        os.nice(CHILD_NICENESS)
+    except (AttributeError, OSError):  # no nice() on this platform: same priority
+        pass
 
 
 def _child_predict(texts: list[str]) -> list[Prediction]:

@@ -160,7 +160,13 @@ def _compiled(statement: Executable, dialect: Any, binds: dict[str, Any]) -> Raw
 
 
 async def sqlite_connection(session: AsyncSession) -> sqlite3.Connection | None:
-    """The sqlite3 connection under ``session`` (its transaction begun), or None elsewhere."""
+    """A sqlite3 connection, in a read transaction, to run ``session``'s hot reads on; None
+    elsewhere. A ``Database.read()`` session that has not touched the database yet gets a
+    plain connection of its own (``Database.take_raw_reader``, given back when the block
+    ends); otherwise the session's own connection, so that the reads share its snapshot."""
+    raw_reader = session.info.get("raw_reader")
+    if raw_reader is not None:
+        return raw_reader  # type: ignore[no-any-return]
     # Remembered per transaction: a later transaction of the same session may run on
     # another pooled connection.
     known = session.info.get("sqlite3")
@@ -169,6 +175,12 @@ async def sqlite_connection(session: AsyncSession) -> sqlite3.Connection | None:
     if session.bind.dialect.name != "sqlite" or session.bind.sync_engine.dispatch.before_cursor_execute:
         # Elsewhere, or someone watches statements (tracing, tests counting them): the session.
         return None
+    db = session.info.get("db")
+    if db is not None and not session.in_transaction():
+        raw_reader = db.take_raw_reader()
+        if raw_reader is not None:
+            session.info["raw_reader"] = raw_reader
+            return raw_reader  # type: ignore[no-any-return]
     conn = await session.connection()
     raw = await conn.get_raw_connection()
     inner = getattr(raw.driver_connection, "_conn", None)
@@ -188,7 +200,19 @@ async def fetch_raw(session: AsyncSession, statement: Executable, binds: dict[st
     raw = _compiled(statement, session.bind.dialect, binds)
     procs, values = raw.processors, raw.constants | binds
     params = [procs[n](values[n]) if n in procs else values[n] for n in raw.names]
-    return conn.execute(raw.sql, params).fetchall()
+    try:
+        return conn.execute(raw.sql, params).fetchall()
+    except sqlite3.OperationalError as exc:
+        if not _busy(exc):
+            raise
+    # A reader is busy only in rare moments (another process recovering the WAL): the
+    # session's driver retries asynchronously (storage/sqlite_inline.py).
+    return list((await session.execute(statement, binds)).all())  # type: ignore[call-overload]
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
 
 
 _MARKS_SQL = (
@@ -206,7 +230,12 @@ async def fetch_marks(session: AsyncSession, statement: Executable, viewer_id: i
     if conn is None:
         return list((await session.execute(statement, {"viewer": viewer_id, "ids": ids})).all())
     q = ",".join("?" * len(ids))
-    return conn.execute(_MARKS_SQL.format(q=q), [viewer_id, *ids] * 4).fetchall()
+    try:
+        return conn.execute(_MARKS_SQL.format(q=q), [viewer_id, *ids] * 4).fetchall()
+    except sqlite3.OperationalError as exc:
+        if not _busy(exc):
+            raise
+    return list((await session.execute(statement, {"viewer": viewer_id, "ids": ids})).all())
 
 
 async def load_edits(session: AsyncSession, status_id: int) -> list[StatusEdit]:

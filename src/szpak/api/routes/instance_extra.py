@@ -109,6 +109,14 @@ async def peers() -> Any:
     return []
 
 
+@router.get("/api/v1/instance/domain_blocks")
+async def instance_domain_blocks() -> Any:
+    """The servers this one moderates (Mastodon's DomainBlock list). Szpak does not federate,
+    so it blocks none. Public: Mastodon documents the route as public unless the admin limits
+    the list to users or hides it; Szpak has no such setting, and an empty list hides nothing."""
+    return []
+
+
 @router.get("/api/v1/instance/rules")
 async def instance_rules(ctx: Context = Depends(current_ctx)) -> Any:
     return rules(ctx.settings)

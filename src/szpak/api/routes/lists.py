@@ -52,6 +52,8 @@ class ListFields(Params):
     def _text(cls, value: Any) -> Any:
         if value is not None and not isinstance(value, str):
             raise ValueError("must be a string")
+        if value is not None and "\x00" in value:
+            raise ValueError("must not contain NUL bytes")
         return value
 
 

@@ -32,13 +32,14 @@ from szpak.api.deps import current_ctx, Viewer, maybe, viewer_account_id
 from szpak.api.errors import APIError, unauthorized
 from szpak.api.pagination import Page, page_params
 from szpak.api.params import Params, query
+from szpak.api.routes.followed_tags import render_tags
 from szpak.domain.context import Context
 from szpak.domain.search_index import query_alternatives
 from szpak.domain.visibility import can_see
 from szpak.storage.account_search import search_accounts
 from szpak.storage.models import Account, Status, Tag
 from szpak.storage.queries import load_bundle
-from szpak.storage.search import StatusPage, search_statuses, tag_histories, tags_query
+from szpak.storage.search import StatusPage, search_statuses, tags_query
 
 router = APIRouter()
 
@@ -177,11 +178,12 @@ async def search(
             found = Found() if params.offset else _only(await _resolve_url(s, ctx, q, vid), params.type)
         else:
             found = await _search(s, ctx, q, params, page, vid, author_id)
-        histories = await tag_histories(s, [t.id for t in found.tags])
+        # Hashtags as everywhere else: history, and for a signed-in viewer following/featuring.
+        hashtags = await render_tags(request, s, found.tags, vid)
         bundle = await load_bundle(s, found.statuses, vid)
     return {
         "accounts": [renderer.account(a) for a in found.accounts],
         "statuses": renderer.statuses(found.statuses, bundle),
-        "hashtags": [renderer.tag(t, history=histories[t.id]) for t in found.tags],
+        "hashtags": hashtags,
     }
 

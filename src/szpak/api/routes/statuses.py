@@ -209,7 +209,10 @@ async def get_statuses(
             found = {st.id: st for st in await s.scalars(select(Status).where(Status.id.in_(wanted), visible_clause(vid)))}
         rows = [found[i] for i in wanted if i in found]
         bundle = await load_bundle(s, rows, vid)
-    return request.app.state.renderer.statuses(rows, bundle)
+        # Posts asked for by id: the thread context's filters, a hide match kept and marked (as Mastodon).
+        return await request.app.state.presenter.apply_filters(
+            s, vid, "thread", request.app.state.renderer.statuses(rows, bundle), drop_hidden=False
+        )
 
 
 @router.get("/api/v1/statuses/{status_id}")
@@ -220,7 +223,8 @@ async def get_status(
     vid = viewer_account_id(viewer)
     async with ctx.read() as s:
         st = await _visible(s, sid, vid)
-        rendered = await request.app.state.presenter.statuses(s, [st.id], vid)
+        # A single post is in the thread context (as in Mastodon); a hide match is kept and marked.
+        rendered = await request.app.state.presenter.statuses(s, [st.id], vid, "thread", drop_hidden=False)
     if not rendered:
         raise NotFound()
     return JSON(rendered[0])

@@ -33,7 +33,7 @@ async def get_tag(
     request: Request, name: str, viewer: Viewer | None = maybe(), ctx: Context = Depends(current_ctx)
 ) -> Any:
     key = tag_key(name)
-    if not key or len(key) > 255:
+    if not key or len(key) > 255 or "\x00" in key:
         raise NotFound()
     vid = viewer.account_id if viewer is not None else None
     async with ctx.read() as s:

@@ -32,7 +32,7 @@ from .scheduled import ScheduledStatus  # noqa: F401
 from .social_extra import AccountConversation, ConversationStatus, DomainBlock, Endorsement, FeaturedTag, SuggestionDismissal, TagFollow  # noqa: F401
 # --- area: filters-reports-admin ---
 from .filters import FILTER_ACTIONS, FILTER_CONTEXTS, Filter, FilterKeyword, FilterStatus  # noqa: F401
-from .moderation import REPORT_CATEGORIES, AccountStrike, ModerationLogEntry, Report, SensitizedAccount  # noqa: F401
+from .moderation import REPORT_CATEGORIES, AccountStrike, ModerationLogEntry, Report  # noqa: F401
 # --- area: trends-instance-directory ---
 
 __all__ = [

@@ -42,6 +42,8 @@ class Account(IdMixin, Base):
     last_status_at: Mapped[datetime | None] = mapped_column(default=None)
     suspended_at: Mapped[datetime | None] = mapped_column(default=None)
     silenced_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: Marked sensitive by a moderator: its posts with media render ``sensitive: true`` while set.
+    sensitized_at: Mapped[datetime | None] = mapped_column(default=None)
 
     user: Mapped[User | None] = relationship(back_populates="account", uselist=False, lazy="raise")
 

@@ -4,7 +4,6 @@
   moderators; assigned to a moderator and resolved by one (``domain/reports.py``).
 - ``AccountStrike``: a moderation action taken against an account (Mastodon's account
   warning): what was done, why, and in answer to which report.
-- ``SensitizedAccount``: accounts whose media are forced sensitive.
 - ``ModerationLogEntry``: every moderation action, with its actor, target, reason and
   time (``domain/moderation.py``), read at ``/api/szpak/v1/admin/log`` and by ``szpak admin log``.
 """
@@ -56,15 +55,6 @@ class AccountStrike(IdMixin, Base):
     action: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text, default="")
     report_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("reports.id", ondelete="SET NULL"), default=None)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class SensitizedAccount(Base):
-    __tablename__ = "sensitized_accounts"
-
-    account_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
-    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

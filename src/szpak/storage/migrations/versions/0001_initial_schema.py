@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 13:37:31.410160
+Create Date: 2026-11-27 14:20:28.103626
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ def upgrade() -> None:
     sa.Column('last_status_at', szpak.storage.models.base.UTCDateTime(), nullable=True),
     sa.Column('suspended_at', szpak.storage.models.base.UTCDateTime(), nullable=True),
     sa.Column('silenced_at', szpak.storage.models.base.UTCDateTime(), nullable=True),
+    sa.Column('sensitized_at', szpak.storage.models.base.UTCDateTime(), nullable=True),
     sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_accounts'))
     )
@@ -312,12 +313,6 @@ def upgrade() -> None:
         batch_op.create_index('ix_scheduled_statuses_account_id_id', ['account_id', 'id'], unique=False)
         batch_op.create_index('ix_scheduled_statuses_account_id_scheduled_at', ['account_id', 'scheduled_at'], unique=False)
 
-    op.create_table('sensitized_accounts',
-    sa.Column('account_id', sa.BigInteger(), nullable=False),
-    sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_sensitized_accounts_account_id_accounts'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('account_id', name=op.f('pk_sensitized_accounts'))
-    )
     op.create_table('statuses',
     sa.Column('account_id', sa.BigInteger(), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
@@ -915,7 +910,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_statuses_account_id_id')
 
     op.drop_table('statuses')
-    op.drop_table('sensitized_accounts')
     with op.batch_alter_table('scheduled_statuses', schema=None) as batch_op:
         batch_op.drop_index('ix_scheduled_statuses_account_id_scheduled_at')
         batch_op.drop_index('ix_scheduled_statuses_account_id_id')
