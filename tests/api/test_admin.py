@@ -12,7 +12,7 @@ from szpak.domain import organisations as orgs
 from szpak.storage.models import Account, ModerationLogEntry, Status
 
 from .domain_steps import set_user
-from .test_media import uploaded
+from .test_media import image_bytes, stored_path, uploaded
 
 pytestmark = pytest.mark.xdist_group("admin")
 
@@ -337,6 +337,31 @@ async def test_delete_only_a_suspended_account(client: Any) -> None:
     assert me["following_count"] == 0
     assert [e.action for e in await log(client)] == ["suspend", "delete"]
     assert (await admin.delete(f"/api/v1/admin/accounts/{bob.id}")).status_code == 404
+
+
+async def test_deleting_an_account_deletes_its_files(client: Any) -> None:
+    admin, bob, ala = await admin_of(client), await client.make_user("bob"), await client.make_user("ala")
+    pictures = {
+        "avatar": ("a.png", image_bytes((300, 300)), "image/png"),
+        "header": ("h.png", image_bytes((900, 300), color=(200, 10, 10)), "image/png"),
+    }
+    me = (await bob.patch("/api/v1/accounts/update_credentials", files=pictures)).json()
+    # ala uploads the same avatar: her own file, which must stay.
+    ala_me = (await ala.patch("/api/v1/accounts/update_credentials", files={"avatar": pictures["avatar"]})).json()
+    system = client.app.state.settings.data_dir / "system"
+    avatar, header, ala_avatar = (system / url.split("/system/", 1)[1] for url in (me["avatar"], me["header"], ala_me["avatar"]))
+    media = await uploaded(bob)
+    await bob.post("/api/v1/statuses", json={"status": "zdjęcie", "media_ids": [media["id"]]})
+    loose = await uploaded(bob, image_bytes((50, 40)))  # never attached
+    files = [stored_path(client, m[k]) for m in (media, loose) for k in ("url", "preview_url")]
+    ala_media = stored_path(client, (await uploaded(ala))["url"])
+    assert all(f.is_file() for f in (avatar, header, ala_avatar, ala_media, *files))
+
+    await action(admin, bob, "suspend")
+    assert (await admin.delete(f"/api/v1/admin/accounts/{bob.id}")).status_code == 200
+    await client.run_jobs()
+    assert [f for f in (avatar, header, *files) if f.exists()] == []
+    assert ala_media.is_file() and ala_avatar.is_file()
 
 
 # -- reports -------------------------------------------------------------------------------

@@ -176,7 +176,7 @@ def scalar_values() -> list[tuple[str, Any]]:
         ("NUL", NUL),
         ("100k chars", LONG),
         ("huge int", 2**70),
-        ("negative", -(2**70)),
+        ("negative", -(2**63) - 1),
         ("list", ["a\x00", 2**70]),
         ("object", {"a": {"b": NUL}}),
         ("nested arrays", [[[NUL]], [[]]]),
@@ -230,7 +230,6 @@ async def sweep_route(sweep: Sweep, method: str, path: str, route: Any) -> None:
                      headers={"Content-Type": "application/x-www-form-urlencoded"})
     await sweep.send(method, base, "multipart NUL", data={n: NUL for n in names},
                      files={"file": ("a\x00.jpg", b"\x00\xff\xfe not an image", "image/jpeg")})
-    await sweep.send(method, base, "multipart file only", files={n: ("x.bin", b"\x00" * 64, "application/octet-stream") for n in names[:5]})
     for label, raw, ctype in [
         ("JSON array", b"[1, 2, 3]", "application/json"),
         ("JSON number", b"42", "application/json"),
@@ -238,6 +237,7 @@ async def sweep_route(sweep: Sweep, method: str, path: str, route: Any) -> None:
         ("JSON invalid utf-8", b'{"status": "\xff\xfe"}', "application/json"),
         ("JSON deep nesting", b"[" * 5000 + b"]" * 5000, "application/json"),
         ("empty JSON", b"", "application/json"),
+        ("empty form", b"", "application/x-www-form-urlencoded"),
         ("form invalid utf-8", b"status=%FF%FE&q=\xff\xfe&\xff=1&" + "&".join(f"{n}=%C3%28" for n in names).encode(), "application/x-www-form-urlencoded"),
         ("multipart without boundary", b"--x\r\n", "multipart/form-data"),
         ("multipart broken", b"--b\r\nContent-Disposition: form-data; name=\"status\"\r\n\r\nx", "multipart/form-data; boundary=b"),
@@ -360,10 +360,3 @@ async def test_values_the_database_refuses_are_422(client: Any) -> None:
         assert huge.status_code == 422 and huge.json()["error"].startswith("Validation failed"), huge.text
     finally:
         app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", "") != path]
-
-
-async def test_nul_in_an_api_path_is_404(client: Any) -> None:
-    user = await client.make_user("nul")
-    for url in ("/api/v1/timelines/tag/%00", "/api/v1/tags/a%00b", "/api/v1/statuses/1%00", "/api/v1/lists/%00"):
-        r = await user.get(url)
-        assert r.status_code == 404 and r.json() == {"error": "Record not found"}, (url, r.text)

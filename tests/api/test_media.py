@@ -303,6 +303,46 @@ async def test_media_ids_rules(client: Any) -> None:
     ok(await bob.post("/api/v1/statuses", json={"status": "moje", "media_ids": [theirs["id"]]}))
 
 
+async def test_history_shows_each_revisions_media(client: Any) -> None:
+    alice = await client.make_user("alice")
+    a, b = [await uploaded(alice, image_bytes((30 + i, 30)), description=f"opis {i}") for i in range(2)]
+    status = await alice.post_status("Zdjęcia", media_ids=[a["id"], b["id"]])
+    url = f"/api/v1/statuses/{status['id']}"
+
+    def shown(revision: dict[str, Any]) -> list[tuple[str, str | None, dict[str, float]]]:
+        return [(m["id"], m["description"], m["meta"]["focus"]) for m in revision["media_attachments"]]
+
+    centre = {"x": 0.0, "y": 0.0}
+    (only,) = ok(await client.get(f"{url}/history"))
+    assert shown(only) == [(a["id"], "opis 0", centre), (b["id"], "opis 1", centre)]
+    assert only["media_attachments"][0]["url"] == a["url"]
+
+    # media_attributes[] changes the attached media's description and focus: a new revision.
+    edited = ok(await alice.put(url, json={
+        "status": "Zdjęcia", "media_attributes": [{"id": b["id"], "description": "nowy opis", "focus": "0.5,-0.25"}],
+    }))
+    assert [(m["id"], m["description"]) for m in edited["media_attachments"]] == [(a["id"], "opis 0"), (b["id"], "nowy opis")]
+    assert edited["media_attachments"][1]["meta"]["focus"] == {"x": 0.5, "y": -0.25}
+    assert edited["edited_at"] is not None
+    # Then one is taken off (form-encoded, as clients send it).
+    ok(await alice.put(url, data={"status": "Jedno", "media_ids[]": [b["id"]]}))
+    history = ok(await client.get(f"{url}/history"))
+    assert [shown(h) for h in history] == [
+        [(a["id"], "opis 0", centre), (b["id"], "opis 1", centre)],
+        [(a["id"], "opis 0", centre), (b["id"], "nowy opis", {"x": 0.5, "y": -0.25})],
+        [(b["id"], "nowy opis", {"x": 0.5, "y": -0.25})],
+    ]
+    # Form-encoded media_attributes[][...] too; an id not on the post is 422 and changes nothing.
+    ok(await alice.put(url, data={"status": "Jedno", "media_attributes[][id]": b["id"], "media_attributes[][description]": "z formularza"}))
+    assert ok(await client.get(url))["media_attachments"][0]["description"] == "z formularza"
+    error(await alice.put(url, json={"status": "Jedno", "media_attributes": [{"id": a["id"], "description": "x"}]}), 422)
+    error(await alice.put(url, json={"status": "Jedno", "media_attributes": [{"id": b["id"], "focus": "3,3"}]}), 422)
+    assert len(ok(await client.get(f"{url}/history"))) == 4
+    # The same description again changes nothing: no new revision.
+    ok(await alice.put(url, json={"status": "Jedno", "media_attributes": [{"id": b["id"], "description": "z formularza"}]}))
+    assert len(ok(await client.get(f"{url}/history"))) == 4
+
+
 async def test_edit_replaces_media(client: Any) -> None:
     alice = await client.make_user("alice")
     a, b, c = [await uploaded(alice, image_bytes((30 + i, 30))) for i in range(3)]

@@ -353,6 +353,29 @@ async def test_editing_the_poll(client):
     assert r.status_code == 200 and len(r.json()["poll"]["options"]) == 3
 
 
+async def test_history_shows_each_revisions_poll(client):
+    alice = await client.make_user("alice")
+    st = await post_poll(alice, options=["a", "b"])
+    sid = st["id"]
+
+    async def polls_in_history() -> list[Any]:
+        r = await client.get(f"/api/v1/statuses/{sid}/history")
+        assert r.status_code == 200, r.text
+        return [h["poll"] for h in r.json()]
+
+    # Never edited: one revision, the post itself, with its poll.
+    assert await polls_in_history() == [{"options": [{"title": "a"}, {"title": "b"}]}]
+    await alice.put(f"/api/v1/statuses/{sid}", json={"status": "Pytanie?", "poll": poll_body(["c", "d", "e"])})
+    await alice.put(f"/api/v1/statuses/{sid}", json={"status": "Już bez ankiety", "poll": None})
+    assert await polls_in_history() == [
+        {"options": [{"title": "a"}, {"title": "b"}]},
+        {"options": [{"title": "c"}, {"title": "d"}, {"title": "e"}]},
+        None,
+    ]
+    plain = await alice.post_status("zwykły wpis")
+    assert [h["poll"] for h in (await client.get(f"/api/v1/statuses/{plain['id']}/history")).json()] == [None]
+
+
 async def test_nobody_edits_another_accounts_poll(client):
     alice = await client.make_user("alice")
     bob = await client.make_user("bob")

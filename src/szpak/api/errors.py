@@ -8,9 +8,6 @@
                            BIGINT, ...) that no check caught earlier; logged
     OverflowError          422: a number too large for the driver (sqlite3) or a date
     anything else          500 with a generic text; logged, never shown
-
-A NUL byte in the path of an ``/api/`` URL is 404 before any route runs: no record has
-one in its name or id, and PostgreSQL refuses NUL in text outright.
 """
 
 from __future__ import annotations
@@ -23,7 +20,6 @@ from szpak.api.responses import JSON
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from szpak.domain.errors import DomainError
 
@@ -85,22 +81,7 @@ def is_data_error(exc: DBAPIError) -> bool:
     return False
 
 
-class RejectNulPath:
-    """``/api/...%00...`` is 404 (see the module docstring); anything else passes through."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and "\x00" in scope["path"] and scope["path"].startswith("/api/"):
-            await error_response(404, "Record not found")(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-
 def install(app: FastAPI) -> None:
-    app.add_middleware(RejectNulPath)
-
     @app.exception_handler(DBAPIError)
     async def _database_error(req: Request, exc: DBAPIError) -> JSON:
         if not is_data_error(exc):

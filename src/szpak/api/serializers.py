@@ -378,16 +378,30 @@ class Renderer:
             "blurhash": m.blurhash,
         }
 
-    def status_edit(self, edit: StatusEdit, author: Account) -> dict[str, Any]:
-        """One StatusEdit (a revision in ``/history``)."""
+    def status_edit(
+        self, edit: StatusEdit, author: Account, media: dict[int, MediaAttachment] | None = None
+    ) -> dict[str, Any]:
+        """One StatusEdit (a revision in ``/history``): its media with the description and
+        focal point they had then (``media``: the attachments by id; one since deleted is left
+        out), and its poll as Mastodon shows a revision's, option titles only."""
+        attachments = []
+        for item in edit.media or []:
+            m = (media or {}).get(int(item["id"]))
+            if m is None:
+                continue
+            data = self.media_attachment(m)
+            data["description"] = item.get("description")
+            focus = item.get("focus") or [m.focus_x, m.focus_y]
+            data["meta"] = {**data["meta"], "focus": {"x": focus[0], "y": focus[1]}}
+            attachments.append(data)
         return {
             "content": edit.content,
             "spoiler_text": edit.spoiler_text,
             "sensitive": edit.sensitive,
             "created_at": iso(edit.created_at),
             "account": self.account(author),
-            "poll": None,
-            "media_attachments": [],
+            "poll": {"options": [{"title": t} for t in edit.poll_options]} if edit.poll_options else None,
+            "media_attachments": attachments,
             "emojis": [],
         }
 

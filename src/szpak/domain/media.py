@@ -167,6 +167,16 @@ def _schedule_file_delete(tx: Tx, *keys: str | None) -> None:
         tx.enqueue(DELETE_FILES_JOB, {"keys": wanted})
 
 
+async def schedule_account_files_delete(tx: Tx, account_id: int) -> None:
+    """An account is being deleted: every file of its uploads (attached or not) goes once
+    the deletion commits (a durable job: a rolled-back deletion keeps them, a crash does not
+    forget them)."""
+    rows = await tx.session.execute(
+        select(MediaAttachment.file_key, MediaAttachment.small_key).where(MediaAttachment.account_id == account_id)
+    )
+    _schedule_file_delete(tx, *(key for row in rows for key in row))
+
+
 def _schedule_expiry(tx: Tx, media_id: int) -> None:
     tx.enqueue(EXPIRE_JOB, {"media_id": media_id}, run_at=datetime.now(timezone.utc) + UNATTACHED_TTL)
 
@@ -286,6 +296,49 @@ async def replace(tx: Tx, status: Status, media: list[MediaAttachment]) -> None:
         if m.id not in keep:
             _let_go(tx, m)
     await attach(tx, status, media)
+
+
+async def attached(session: Any, status_id: int) -> list[MediaAttachment]:
+    """A post's media, in order."""
+    return list(
+        await session.scalars(
+            select(MediaAttachment)
+            .where(MediaAttachment.status_id == status_id)
+            .order_by(MediaAttachment.position, MediaAttachment.id)
+        )
+    )
+
+
+def revision_media(media: list[MediaAttachment]) -> list[dict[str, Any]]:
+    """What a revision (``StatusEdit.media``) keeps of a post's media."""
+    return [{"id": m.id, "description": m.description, "focus": [m.focus_x, m.focus_y]} for m in media]
+
+
+async def apply_attributes(tx: Tx, media: list[MediaAttachment], attributes: Any) -> bool:
+    """An edit's ``media_attributes[]`` (``id``, ``description``, ``focus``) on the post's
+    media as the edit leaves them; True if a description or focal point changed. An id not
+    among them is 422."""
+    if attributes in (None, "", [], {}):
+        return False
+    items = list(attributes.values()) if isinstance(attributes, dict) else attributes
+    if not isinstance(items, list) or not all(isinstance(a, dict) for a in items):
+        raise Invalid("Validation failed: media_attributes must be a list of {id, description, focus}")
+    by_id = {m.id: m for m in media}
+    changed = False
+    for attrs in items:
+        try:
+            target = by_id[int(attrs.get("id"))]
+        except (KeyError, TypeError, ValueError):
+            raise Invalid("Validation failed: Media attachments not found") from None
+        description = check_description(tx.settings, attrs.get("description"))
+        if description is not None and (description or None) != target.description:
+            target.description = description or None
+            changed = True
+        focus = parse_focus(attrs.get("focus"))
+        if focus is not None and focus != (target.focus_x, target.focus_y):
+            target.focus_x, target.focus_y = focus
+            changed = True
+    return changed
 
 
 async def changed(tx: Tx, status: Status, media: list[MediaAttachment]) -> bool:

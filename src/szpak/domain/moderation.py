@@ -330,6 +330,13 @@ async def delete_account(tx: Tx, actor: Actor, account_id: int, *, text: Any = N
     followed = list(await s.scalars(select(Follow.target_account_id).where(Follow.account_id == account.id)))
     followers = list(await s.scalars(select(Follow.account_id).where(Follow.target_account_id == account.id)))
     await record(tx, actor, "delete", "account", account.id, _label(account), _text(text))
+    # Its files go after the commit: media through the media storage, pictures through
+    # their own job (which keeps a picture another account uses too).
+    from szpak.domain import avatars, media as media_actions
+
+    await media_actions.schedule_account_files_delete(tx, account.id)
+    avatars.schedule_delete(tx, account.avatar_path)
+    avatars.schedule_delete(tx, account.header_path)
     if user is not None:
         await s.delete(user)
     await s.delete(account)

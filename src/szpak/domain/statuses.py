@@ -80,6 +80,8 @@ class StatusChanges:
     media_ids: list[int] | None = None
     #: ``polls.PollDraft`` to set, ``polls.REMOVE`` to drop, None to keep (domain/polls.py).
     poll: object | None = None
+    #: ``media_attributes[]``: ``{"id", "description", "focus"}`` for the post's media (domain/media.py).
+    media_attributes: object | None = None
 
 
 def counted_length(text: str, local_domain: str = "") -> int:
@@ -359,10 +361,17 @@ async def own_status(tx: Tx, actor: Account, status_id: int, *, allow_reblog: bo
     return status
 
 
-def _snapshot(status: Status, actor: Account, at: datetime) -> StatusEdit:
+async def _snapshot(tx: Tx, status: Status, actor: Account, at: datetime) -> StatusEdit:
+    """The post as it stands, as a revision: text, warning, and its media and poll options."""
+    from szpak.domain import media as media_actions
+    from szpak.storage.models import Poll
+
+    media = await media_actions.attached(tx.session, status.id)
+    options = await tx.session.scalar(select(Poll.options).where(Poll.status_id == status.id))
     return StatusEdit(
         status_id=status.id, account_id=actor.id, text=status.text, content=status.content,
         spoiler_text=status.spoiler_text, sensitive=status.sensitive, created_at=at,
+        media=media_actions.revision_media(media), poll_options=list(options or []),
     )
 
 
@@ -386,10 +395,16 @@ async def edit_status(tx: Tx, actor: Account, status_id: int, changes: StatusCha
     status = await own_status(tx, actor, status_id)
     from szpak.domain import media as media_actions
 
+    # The first edit also records the post as it was, taken before anything changes.
+    original = await _snapshot(tx, status, actor, status.created_at) if status.edited_at is None else None
     media = (
         await media_actions.claim_for_status(tx, actor, changes.media_ids, status_id=status.id)
         if changes.media_ids
         else []
+    )
+    described = await media_actions.apply_attributes(
+        tx, media if changes.media_ids is not None else await media_actions.attached(s, status.id),
+        changes.media_attributes,
     )
     text = status.text if changes.text is None else changes.text
     spoiler = status.spoiler_text if changes.spoiler_text is None else changes.spoiler_text
@@ -401,7 +416,7 @@ async def edit_status(tx: Tx, actor: Account, status_id: int, changes: StatusCha
         status.language = normalize_language(changes.language) or status.language
     poll_changed = await polls.edit_for_status(tx, status, changes.poll, has_media=has_media)
     significant = (
-        poll_changed or
+        poll_changed or described or
         text != status.text
         or spoiler != status.spoiler_text
         or sensitive != status.sensitive
@@ -412,13 +427,12 @@ async def edit_status(tx: Tx, actor: Account, status_id: int, changes: StatusCha
         return status
 
     now = datetime.now(timezone.utc)
-    if status.edited_at is None:
-        s.add(_snapshot(status, actor, status.created_at))
+    if original is not None:
+        s.add(original)
     content, mentioned, tags, links = await _render(tx, text)
     status.text, status.content, status.spoiler_text, status.sensitive = text, content, spoiler, sensitive
     status.edited_at = now
     status.meta = {"links": links} if links else {}
-    s.add(_snapshot(status, actor, now))
     await s.flush()
 
     # Mentions added by the edit make the post visible to those accounts and tell them;
@@ -433,6 +447,7 @@ async def edit_status(tx: Tx, actor: Account, status_id: int, changes: StatusCha
     if changes.media_ids is not None:
         await media_actions.replace(tx, status, media)
         status.has_media = bool(media)
+    s.add(await _snapshot(tx, status, actor, now))  # the new revision, media and poll as the edit left them
     await search_index.unindex_status(tx, status)
     if status.visibility == "public" and actor.indexable:
         search_index.index_status(tx, status)

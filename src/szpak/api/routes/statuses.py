@@ -24,11 +24,12 @@ from szpak.api.responses import JSON
 from szpak.api.params import Params, body
 from szpak.api.routes.scheduled_statuses import render_scheduled
 from szpak.domain import interactions, polls, scheduled
+from szpak.domain import media as media_actions
 from szpak.domain import statuses as status_actions
 from szpak.domain.context import Context, Tx
 from szpak.domain.errors import Conflict, Invalid, NotFound
 from szpak.domain.visibility import can_see, not_muted_clause, visible_clause
-from szpak.storage.models import Account, Favourite, Status, StatusEdit, User
+from szpak.storage.models import Account, Favourite, MediaAttachment, Poll, Status, StatusEdit, User
 from szpak.storage.queries import (
     ancestor_ids,
     depth_first,
@@ -74,6 +75,8 @@ class EditStatus(Params):
     media_ids: list[Id] | None = Field(None, max_length=4)
     #: Replaces the poll; given empty (or null) removes it; left out keeps it.
     poll: Any = None
+    #: ``media_attributes[][id]``, ``[description]``, ``[focus]``: the post's media, changed in place.
+    media_attributes: Any = None
 
 
 class ReblogParams(Params):
@@ -249,6 +252,7 @@ async def edit_status(
         sensitive=params.sensitive,
         language=params.language,
         media_ids=_media_ids(params.media_ids),
+        media_attributes=params.media_attributes,
     )
     async with ctx.tx() as tx:
         actor = await viewer.account(tx.session)
@@ -286,17 +290,25 @@ async def history(
         st = await _visible(s, sid, viewer_account_id(viewer))
         edits = await load_edits(s, st.id)
         author = await s.get(Account, st.account_id)
-    if author is None:
-        raise NotFound()
-    if not edits:
-        edits = [
-            StatusEdit(
-                status_id=st.id, account_id=st.account_id, text=st.text, content=st.content,
-                spoiler_text=st.spoiler_text, sensitive=st.sensitive, created_at=st.created_at,
-            )
-        ]
+        if author is None:
+            raise NotFound()
+        if not edits:
+            current = await media_actions.attached(s, st.id)
+            options = await s.scalar(select(Poll.options).where(Poll.status_id == st.id))
+            edits = [
+                StatusEdit(
+                    status_id=st.id, account_id=st.account_id, text=st.text, content=st.content,
+                    spoiler_text=st.spoiler_text, sensitive=st.sensitive, created_at=st.created_at,
+                    media=media_actions.revision_media(current), poll_options=list(options or []),
+                )
+            ]
+        wanted = {int(item["id"]) for e in edits for item in e.media or []}
+        media = (
+            {m.id: m for m in await s.scalars(select(MediaAttachment).where(MediaAttachment.id.in_(wanted)))}
+            if wanted else {}
+        )
     renderer = request.app.state.renderer
-    return [renderer.status_edit(e, author) for e in edits]
+    return [renderer.status_edit(e, author, media) for e in edits]
 
 
 @router.get("/api/v1/statuses/{status_id}/source")

@@ -95,6 +95,11 @@ class StatusEdit(IdMixin, Base):
     content: Mapped[str] = mapped_column(Text)
     spoiler_text: Mapped[str] = mapped_column(Text, default="")
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The media at this revision, in order: ``{"id", "description", "focus": [x, y]}`` each
+    #: (descriptions and focal points change with edits; the files are the attachments').
+    media: Mapped[list[Any]] = mapped_column(default=list)
+    #: The poll's option titles at this revision; empty: no poll.
+    poll_options: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 14:20:28.103626
+Create Date: 2026-11-27 14:26:46.956965
 """
 
 from __future__ import annotations
@@ -618,6 +618,8 @@ def upgrade() -> None:
     sa.Column('content', sa.Text(), nullable=False),
     sa.Column('spoiler_text', sa.Text(), nullable=False),
     sa.Column('sensitive', sa.Boolean(), nullable=False),
+    sa.Column('media', sa.JSON(), nullable=False),
+    sa.Column('poll_options', sa.JSON(), nullable=False),
     sa.Column('created_at', szpak.storage.models.base.UTCDateTime(), nullable=False),
     sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.ForeignKeyConstraint(['status_id'], ['statuses.id'], name=op.f('fk_status_edits_status_id_statuses'), ondelete='CASCADE'),
