@@ -151,8 +151,8 @@ async def bench_step(database_url: str, data_dir: Path, seeded: dict[str, Any], 
     from szpak.domain.context import Context
     from szpak.domain.statuses import StatusDraft, create_status
     from szpak.jobs.runner import Worker
-    from szpak.listening.runtime import runtime_for
     from szpak.listening.queries import read_versions
+    from szpak.listening.runtime import runtime_for
     from szpak.realtime.bus import InProcessBus
     from szpak.storage.db import Database
     from szpak.storage.models import Account
@@ -208,8 +208,9 @@ async def bench_step(database_url: str, data_dir: Path, seeded: dict[str, Any], 
                   f"({cpu / n * 1e3:.2f} ms CPU/post; {created / n:.2f} mentions/post, {labelled} posts labelled)")
         rt.classifier = model
         # The same posts once more, through the job worker (claims, handler, done marks).
-        from szpak.storage.models import Job
         from sqlalchemy import update
+
+        from szpak.storage.models import Job
 
         async with ctx.tx() as tx:  # the jobs of the posts above: already processed; drop them
             await tx.session.execute(update(Job).values(done_at=Job.created_at))
@@ -413,7 +414,9 @@ async def bench_latency_inprocess(database_url: str, data_dir: Path, seeded: dic
         deadline = time.perf_counter() + 120
         while not labelled and time.perf_counter() < deadline:
             await asyncio.sleep(0.1)
-        sent.clear(); arrived.clear(); labelled.clear()  # noqa: E702
+        sent.clear()
+        arrived.clear()
+        labelled.clear()
         total = int(rate * duration)
         plan = []
         for i in range(total):

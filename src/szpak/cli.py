@@ -25,7 +25,7 @@ from szpak.config import Settings
 if TYPE_CHECKING:
     from szpak.domain.context import Context
 
-EXTENSIONS = ["szpak.listening.cli", "szpak.demo", "szpak.listening.orgs_cli", "szpak.admin_cli"]
+EXTENSIONS = ["szpak.listening.cli", "szpak.demo", "szpak.listening.orgs_cli", "szpak.admin_cli", "szpak.media_cli"]
 
 
 def _settings() -> Settings:

@@ -184,6 +184,36 @@ async def test_avatar_and_header_upload(client):
     assert (client.app.state.settings.data_dir / "system" / rel).is_file()
 
 
+async def test_pictures_are_served_with_media_headers(client):
+    alice = await client.make_user("alice")
+    r = await alice.patch(
+        "/api/v1/accounts/update_credentials",
+        files={
+            "avatar": ("me.jpg", image_bytes("JPEG", (500, 500)), "image/jpeg"),
+            "header": ("top.png", image_bytes("PNG", (1600, 600), mode="RGBA"), "image/png"),
+        },
+    )
+    me = r.json()
+    for key, kind in (("avatar", "image/jpeg"), ("header", "image/png")):
+        path = me[key].removeprefix("http://testserver")
+        for method in (client.get, client.head):
+            got = await method(path)
+            assert got.status_code == 200, (key, method)
+            assert got.headers["content-type"] == kind
+            assert got.headers["x-content-type-options"] == "nosniff"
+            assert "max-age=31536000" in got.headers["cache-control"] and "immutable" in got.headers["cache-control"]
+            assert "sandbox" in got.headers["content-security-policy"]
+    # Nothing outside the pictures: missing files, other directories, escapes, hidden files.
+    folder = me["avatar"].removeprefix("http://testserver").rsplit("/", 1)[0]
+    system = client.app.state.settings.data_dir / "system"
+    (system / "secret.txt").write_text("nie")
+    hidden = system / folder.removeprefix("/system/") / ".x.jpg.tmp"
+    hidden.write_bytes(b"x")
+    for path in (f"{folder}/missing.jpg", folder, "/system/secret.txt", "/system/accounts/../secret.txt",
+                 "/system/accounts/%2e%2e/secret.txt", f"{folder}/.x.jpg.tmp"):
+        assert (await client.get(path)).status_code == 404, path
+
+
 async def test_avatar_is_turned_upright_by_its_exif_orientation(client):
     alice = await client.make_user("alice")
     # Stored landscape, top half red and bottom half blue, tagged "rotate 90° clockwise to show".

@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from szpak.listening import cli, sentiment
-from szpak.listening.sentiment import LABELS, SentimentModel, canonical_label, get_model, normalize_text
+from szpak.listening.sentiment import (
+    LABELS,
+    SentimentModel,
+    canonical_label,
+    get_model,
+    normalize_text,
+)
 from szpak.listening.train import (
     MICROBLOG_EVAL,
     MICROBLOG_INDEPENDENT,

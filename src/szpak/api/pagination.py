@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import Query, Request, Response
+from fastapi import Request, Response
 from sqlalchemy import Select
 
 T = TypeVar("T")
@@ -52,19 +52,23 @@ class Page:
 
 
 def page_params(default: int = 20, maximum: int = 40) -> Any:
+    """Dependency: the page asked for. One function reading ``request.query_params``
+    rather than four ``Query`` parameters: FastAPI's per-parameter solving cost more than
+    the home page's statements (docs/performance.md). Same leniency as before: a value that
+    is not a valid id or number is ignored (the last of repeated values counts)."""
+
     # async on purpose: FastAPI runs plain-function dependencies on a thread pool.
-    async def dependency(
-        max_id: str | None = Query(None),
-        since_id: str | None = Query(None),
-        min_id: str | None = Query(None),
-        limit: str | None = Query(None),
-    ) -> Page:
+    async def dependency(request: Request) -> Page:
+        q = request.query_params
+        if not q:
+            return Page(None, None, None, max(1, min(default, maximum)))
+        limit = q.get("limit")
         try:
             n = int(limit) if limit not in (None, "") else default
         except ValueError:
             n = default
         n = max(1, min(n, maximum))
-        return Page(_as_id(max_id), _as_id(since_id), _as_id(min_id), n)
+        return Page(_as_id(q.get("max_id")), _as_id(q.get("since_id")), _as_id(q.get("min_id")), n)
 
     return dependency
 
@@ -73,10 +77,14 @@ def link_header(request: Request, response: Response, ids: Sequence[int], *, ext
     """Set ``Link: <...max_id=oldest>; rel="next", <...min_id=newest>; rel="prev"``."""
     if not ids:
         return
-    base = str(request.url.replace(query=""))
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("max_id", "min_id", "since_id")]
-    if extra:
-        kept += list(extra.items())
-    nxt = urlencode(kept + [("max_id", str(min(ids)))])
-    prev = urlencode(kept + [("min_id", str(max(ids)))])
+    base = str(request.url).partition("?")[0]
+    q = request.query_params
+    if not q and not extra:  # the common case: nothing to carry over
+        nxt, prev = f"max_id={min(ids)}", f"min_id={max(ids)}"
+    else:
+        kept = [(k, v) for k, v in q.multi_items() if k not in ("max_id", "min_id", "since_id")]
+        if extra:
+            kept += list(extra.items())
+        nxt = urlencode(kept + [("max_id", str(min(ids)))])
+        prev = urlencode(kept + [("min_id", str(max(ids)))])
     response.headers["Link"] = f'<{base}?{nxt}>; rel="next", <{base}?{prev}>; rel="prev"'

@@ -16,17 +16,19 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from fastapi.staticfiles import StaticFiles
+from starlette.responses import FileResponse
+from starlette.routing import Route
 from pydantic import Field, field_validator
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from szpak.api.deps import current_ctx, Viewer, maybe, parse_id, require, viewer_account_id
-from szpak.api.errors import APIError
+from szpak.api.errors import APIError, error_response
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.api.params import Params, body, query
 from szpak.api.responses import JSON
 from szpak.api.routes.lists import list_entity
+from szpak.api.routes.media import FILE_HEADERS
 from szpak.domain import accounts as account_actions
 from szpak.domain import avatars, oauth
 from szpak.domain import relationships as graph_actions
@@ -39,6 +41,7 @@ from szpak.storage.graph import familiar_followers as load_familiar_followers
 from szpak.storage.graph import load_relations
 from szpak.storage.models import Account, Block, Follow, Status, StatusPin, StatusTag, Tag, User
 from szpak.storage.queries import load_accounts, load_bundle
+from szpak.media.storage import content_type_for
 
 router = APIRouter()
 
@@ -579,11 +582,23 @@ async def mute(
 
 # -- serving uploaded pictures -------------------------------------------------------------------
 
+async def serve_picture(request: Request) -> Any:
+    """An avatar or header from ``data_dir/system/accounts``, with the headers media files
+    get (api/routes/media.py): its real type, ``nosniff``, a sandboxing CSP, and a year of
+    caching (a picture's name is its content hash, so a cached one is never stale)."""
+    rel = "accounts/" + str(request.path_params.get("path", ""))
+    target = None if "/." in rel else avatars.safe_target(request.app.state.settings.data_dir, rel)
+    if target is None or not target.is_file():
+        return error_response(404, "Record not found")
+    return FileResponse(target, media_type=content_type_for(rel), headers=FILE_HEADERS)
+
+
 def setup(app: FastAPI) -> None:
-    """Serve ``/system`` (uploaded pictures) from ``data_dir/system``. The default pictures
-    under ``/static`` are served by the web UI's mount (``web/routes.py``)."""
+    """Serve uploaded pictures (``/system/accounts/...``) from ``data_dir/system``. The default
+    pictures under ``/static`` are served by the web UI's mount (``web/routes.py``)."""
     system = avatars.system_dir(app.state.settings.data_dir)
-    app.mount("/system", StaticFiles(directory=system, check_dir=False), name="system")
+    # First, like the media route: nothing mounted later may answer for it.
+    app.router.routes.insert(0, Route("/system/accounts/{path:path}", serve_picture, methods=["GET", "HEAD"]))
 
     async def make_system_dir(_app: FastAPI) -> None:
         # Created at start-up rather than import: a missing directory would make every

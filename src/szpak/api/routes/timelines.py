@@ -132,8 +132,8 @@ def _page_binds(page: Page) -> dict[str, Any]:
 
 
 async def _respond_fast(
-    request: Request, response: Response, ctx: Context, statement: Select[Any], page: Page, viewer_id: int | None,
-    context: str | None = None, *, windowed: bool = False,
+    request: Request, response: Response | None, ctx: Context, statement: Select[Any], page: Page,
+    viewer_id: int | None, context: str | None = None, *, windowed: bool = False,
 ) -> Response:
     binds = _page_binds(page)
     if viewer_id is not None:
@@ -147,8 +147,13 @@ async def _respond_fast(
         if page.min_id is not None:
             ids.reverse()
         data = await request.app.state.presenter.statuses(s, ids, viewer_id, context)
-    link_header(request, response, ids)
-    return JSON(data, headers=dict(response.headers))
+    out = JSON(data)
+    link_header(request, out, ids)
+    if response is not None:  # headers a dependency may have set on the route's Response
+        for key, value in response.headers.items():
+            if key not in out.headers:
+                out.headers[key] = value
+    return out
 
 
 def home_query(me: Any, now: Any = None) -> Select[tuple[Status]]:
@@ -244,14 +249,16 @@ def tag_query(
 @router.get("/api/v1/timelines/home")
 async def home(
     request: Request,
-    response: Response,
     page: Page = Depends(page_params()),
     viewer: Viewer = require("read:statuses"),
-    ctx: Context = Depends(current_ctx),
 ) -> Any:
+    # No ``Response``/``Depends(current_ctx)`` parameters: each is one more thing for FastAPI
+    # to solve per request on the hottest read (docs/performance.md).
     me = viewer.account_id
     assert me is not None  # require() insists on a user
-    return await _respond_fast(request, response, ctx, _home_ids(page.min_id is not None), page, me, "home", windowed=True)
+    return await _respond_fast(
+        request, None, request.app.state.ctx, _home_ids(page.min_id is not None), page, me, "home", windowed=True
+    )
 
 
 @router.get("/api/v1/timelines/public")
