@@ -213,6 +213,56 @@ async def test_demo_twice(client: Any, env: str, capsys: pytest.CaptureFixture[s
     assert any(s["account"]["username"] == "skarpetkowo" for s in r.json()["descendants"])
 
 
+async def test_media_sweep(client: Any, env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``szpak media sweep`` deletes uploads left unattached too long, and then their files."""
+    import io
+    from datetime import datetime, timedelta, timezone
+
+    from PIL import Image
+    from sqlalchemy import update
+
+    from szpak.storage.models import MediaAttachment
+
+    alice = await client.make_user("alice")
+
+    async def upload(width: int) -> dict[str, Any]:
+        out = io.BytesIO()
+        Image.new("RGB", (width, 20), (10, 200, 30)).save(out, format="PNG")
+        r = await alice.post("/api/v2/media", files={"file": ("a.png", out.getvalue(), "image/png")})
+        assert r.status_code == 200, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+    old, fresh, used = await upload(30), await upload(31), await upload(32)
+    await alice.post_status("z obrazkiem", media_ids=[used["id"]])
+    async with client.app.state.ctx.tx() as tx:
+        # Uploaded two days ago; the one a post uses is old too, but stays.
+        await tx.session.execute(
+            update(MediaAttachment).where(MediaAttachment.id.in_([int(old["id"]), int(used["id"])]))
+            .values(created_at=datetime.now(timezone.utc) - timedelta(days=2))
+        )
+    media_dir = client.app.state.settings.effective_media_dir
+
+    def files(m: dict[str, Any]) -> list[Path]:
+        return [media_dir / m[k].split("/media_attachments/", 1)[1] for k in ("url", "preview_url")]
+
+    async def left() -> set[str]:
+        async with client.app.state.ctx.read() as s:
+            return {str(i) for i in await s.scalars(select(MediaAttachment.id))}
+
+    assert all(f.is_file() for m in (old, fresh, used) for f in files(m))
+    code, out, err = await run(capsys, "media", "sweep")
+    assert (code, err) == (0, "") and "deleted 1 unattached upload" in out
+    assert await left() == {fresh["id"], used["id"]}
+    await client.run_jobs()  # the durable file deletions, as the server's worker runs them
+    assert [f.exists() for m in (old, fresh, used) for f in files(m)] == [False, False, True, True, True, True]
+
+    code, out, _ = await run(capsys, "media", "sweep", "--older-than", "0")
+    assert code == 0 and "deleted 1 unattached upload" in out
+    assert await left() == {used["id"]}
+    with pytest.raises(SystemExit):
+        await run(capsys, "media", "sweep", "--older-than", "wczoraj")
+
+
 def test_console_script_exit_code(tmp_path: Path) -> None:
     """The installed ``szpak`` entry point turns a failure into exit status 1."""
     exe = Path(sys.executable).with_name("szpak")

@@ -4,8 +4,9 @@
 decide in SQL (``home_query``, ``public_query``, ``tag_query`` and
 ``visibility.visible_clause``). Here a seeded random society of accounts (follows,
 follows without reblogs, blocks both ways, mutes active and expired, a suspended
-author, mentions, replies, reblogs, tags, media, remote posts) is built, and for
-every viewer and every status both sides must agree.
+author, mentions, replies, reblogs, tags, followed tags (in any case, some followed
+then unfollowed), media, remote posts) is built, and for every viewer and every
+status both sides must agree.
 
 The second test drives the hub itself: connections are open *before* the
 relationships are made, so its indexes must follow ``RelationshipChanged`` events,
@@ -24,7 +25,7 @@ from sqlalchemy import select, update
 
 from szpak.api.deps import lookup_token
 from szpak.api.routes.timelines import home_query, public_query, tag_query
-from szpak.domain import oauth, relationships, statuses
+from szpak.domain import oauth, relationships, statuses, tag_follows
 from szpak.domain.accounts import create_user
 from szpak.domain.errors import DomainError
 from szpak.domain.statuses import StatusDraft
@@ -89,6 +90,18 @@ class Society:
                 await self.act(a, relationships.block, b)
             elif roll < 0.2:
                 await self.act(a, relationships.mute, b, duration=0 if rng.random() < 0.6 else 3600)
+
+    async def make_tag_follows(self) -> None:
+        """Followed hashtags bring public posts into home (``followed_tags_clause``); written
+        in any case, as clients send them, and some unfollowed again."""
+        rng = self.rng
+        for account in self.ids:
+            for tag in (*TAGS, "nikt"):  # "nikt": a tag no post uses
+                roll = rng.random()
+                if roll < 0.7:
+                    await self.act(account, tag_follows.follow, rng.choice([tag, tag.upper(), f"#{tag.capitalize()}"]))
+                if roll < 0.1:
+                    await self.act(account, tag_follows.unfollow, tag)
 
     async def make_posts(self, rounds: int = 2) -> list[int]:
         rng = self.rng
@@ -172,6 +185,7 @@ async def test_stream_rules_equal_the_rest_timelines(app: Any) -> None:
     society = Society(ctx, seed=1, size=8)
     await society.make_accounts("s_")
     await society.make_relationships()
+    await society.make_tag_follows()
     ids = await society.make_posts(rounds=3)
     rng = society.rng
     async with ctx.tx() as tx:
@@ -187,19 +201,28 @@ async def test_stream_rules_equal_the_rest_timelines(app: Any) -> None:
         )
     facts = await load_facts(ctx, ids)
     compared = 0
+    through_tags: set[int] = set()
     for viewer in society.ids:
         expected = await sql_sets(ctx, viewer, ids)
         got = await memory_sets(ctx, viewer, facts)
         for name, wanted in expected.items():
             assert got[name] == wanted, f"viewer {viewer}, {name}: extra {got[name] - wanted}, missing {wanted - got[name]}"
             compared += len(wanted)
+        # Followed hashtags matter here: some home post comes only through one.
+        async with ctx.read() as s:
+            rel = await audience.load_relations(s, viewer)
+        through_tags |= {
+            i for i in expected["home"]
+            if facts[i].author_id != viewer and facts[i].author_id not in rel.following
+        }
     assert compared > 200  # the matrix is not trivially empty
+    assert through_tags, "no home post came through a followed hashtag: the society does not test them"
 
 
 async def test_the_hub_delivers_what_the_rest_timelines_show(app: Any) -> None:
     ctx = app.state.ctx
     hub: Hub = app.state.hub
-    society = Society(ctx, seed=7, size=6)
+    society = Society(ctx, seed=7, size=8)
     await society.make_accounts("h_")
     keys = [("user",), *[(name,) for name in PUBLIC_FLAGS], *[("hashtag:local" if lo else "hashtag", t) for t, lo in HASHTAGS]]
     conns = {}
@@ -210,11 +233,13 @@ async def test_the_hub_delivers_what_the_rest_timelines_show(app: Any) -> None:
         for key in keys:
             await hub.subscribe(conn, key)
         conns[account_id] = conn
-    # Relationships change while the connections are open: the hub must keep up.
+    # Relationships and followed hashtags change while the connections are open: the hub must keep up.
     await society.make_relationships()
-    ids = await society.make_posts(rounds=1)
+    await society.make_tag_follows()
+    ids = await society.make_posts(rounds=2)
     await hub.sync()
 
+    through_tags: set[int] = set()
     for viewer, conn in conns.items():
         delivered: dict[str, set[int]] = {}
         while not conn.queue.empty():
@@ -225,11 +250,16 @@ async def test_the_hub_delivers_what_the_rest_timelines_show(app: Any) -> None:
                 delivered.setdefault(name, set()).add(int(orjson.loads(frame["payload"])["id"]))
         expected = await sql_sets(ctx, viewer, ids)
         assert delivered.get("user", set()) == expected["home"], f"home of {viewer}"
+        async with ctx.read() as s:
+            followed = set(await s.scalars(select(Follow.target_account_id).where(Follow.account_id == viewer)))
+            authors = dict((await s.execute(select(Status.id, Status.account_id).where(Status.id.in_(expected["home"])))).all())
+        through_tags |= {i for i, a in authors.items() if a != viewer and a not in followed}
         for name in PUBLIC_FLAGS:
             assert delivered.get(name, set()) == expected[name], f"{name} of {viewer}"
         for name in expected:
             if name.startswith("hashtag"):
                 assert delivered.get(name, set()) == expected[name], f"{name} of {viewer}"
+    assert through_tags, "no home post came through a followed hashtag: the society does not test them"
     for conn in conns.values():
         hub.close(conn)
-    assert hub.accounts == {} and hub.followers == {}  # nothing left behind
+    assert hub.accounts == {} and hub.followers == {} and not hub.tag_followers  # nothing left behind

@@ -86,7 +86,12 @@ def install(app: FastAPI) -> None:
     async def _database_error(req: Request, exc: DBAPIError) -> JSON:
         if not is_data_error(exc):
             raise exc  # a real fault: the generic handler answers 500
-        log.warning("database refused a value on %s %s: %s", req.method, req.url.path, str(exc.orig)[:200])
+        detail = str(exc.orig)
+        log.warning("database refused a value on %s %s: %s", req.method, req.url.path, detail[:200])
+        if "0x00" in detail:
+            return error_response(422, "Validation failed: text must not contain NUL bytes")
+        if "out of" in detail and "range" in detail:
+            return error_response(422, "Validation failed: a number is out of range")
         return error_response(422, "Validation failed: a value is not acceptable")
 
     @app.exception_handler(APIError)

@@ -152,7 +152,7 @@ async def _ensure_tags(tx: Tx, tags: list[tuple[str, str]]) -> list[Tag]:
     return [found[n] for n in wanted if n in found]
 
 
-async def _attach_tags(tx: Tx, status: Status, tags: list[tuple[str, str]]) -> None:
+async def _attach_tags(tx: Tx, status: Status, tags: list[tuple[str, str]]) -> list[Tag]:
     rows = await _ensure_tags(tx, tags)
     if rows:
         await tx.session.execute(insert(StatusTag.__table__), [{"status_id": status.id, "tag_id": t.id} for t in rows])
@@ -163,6 +163,7 @@ async def _attach_tags(tx: Tx, status: Status, tags: list[tuple[str, str]]) -> N
             update(Tag).where(Tag.id.in_([t.id for t in rows])).values(last_status_at=datetime.now(timezone.utc))
             .execution_options(synchronize_session=False)
         )
+    return rows
 
 
 async def _status_event_facts(tx: Tx, status: Status) -> tuple[tuple[int, ...], tuple[str, ...]]:
@@ -205,12 +206,33 @@ async def _reply_target(tx: Tx, author: Account, in_reply_to_id: int | None) -> 
     return parent
 
 
+def _status_row(**values: object) -> dict[str, object]:
+    """``values`` plus every other column's Python-side default, as the ORM's flush would
+    have filled them in (a column with no such default is left to the database)."""
+    row = dict(values)
+    for column in Status.__table__.columns:
+        default = column.default
+        if column.key in row or default is None:
+            continue
+        if default.is_scalar:
+            row[column.key] = default.arg
+        elif default.is_callable:
+            row[column.key] = default.arg(None)
+    return row
+
+
 async def create_status(
-    tx: Tx, author: Account, draft: StatusDraft, *, idempotency_key: str | None = None
+    tx: Tx, author: Account, draft: StatusDraft, *, idempotency_key: str | None = None,
+    facts: dict[str, object] | None = None,
 ) -> Status:
     """Post a status. With ``idempotency_key``, a repeat within an hour returns the first
     status instead of posting again. The key row is written first, so a concurrent
-    duplicate waits on it and then fails (the route retries, and replays)."""
+    duplicate waits on it and then fails (the route retries, and replays).
+
+    ``facts``, when given, is filled (only when a new status was written, not on a replay)
+    with what rendering it needs and this function already holds: ``status``, ``author``,
+    ``mentioned`` (Account rows), ``tags`` (Tag rows), ``poll`` (bool), so the route can
+    answer without reading it all back (docs/performance.md)."""
     s = tx.session
     key = (idempotency_key or "").strip()[:255] or None
     if key:
@@ -232,7 +254,7 @@ async def create_status(
         s.add(IdempotencyKey(account_id=author.id, key=key, status_id=status_id))
         await s.flush()
     content, mentioned, tags, links = await _render(tx, draft.text)
-    status = Status(
+    row = _status_row(
         id=status_id,
         account_id=author.id,
         text=draft.text,
@@ -248,13 +270,16 @@ async def create_status(
         meta={"links": links} if links else {},
         has_media=bool(media),
     )
-    s.add(status)
-    await s.flush()
+    # A Core INSERT, not ``session.add`` + flush (the unit of work cost more than the insert:
+    # docs/performance.md). ``status`` stays a transient object holding exactly the row
+    # written, which is all the steps below and the route's rendering read.
+    await s.execute(insert(Status.__table__), row)
+    status = Status(**row)
     if mentioned:
         # Core executemany: no unit-of-work bookkeeping per row (docs/performance.md).
         rows = {a.id: {"status_id": status.id, "account_id": a.id} for a in mentioned}
         await s.execute(insert(StatusMention.__table__), list(rows.values()))
-    await _attach_tags(tx, status, tags)
+    tag_rows = await _attach_tags(tx, status, tags)
     if media:
         await media_actions.attach(tx, status, media)
     await polls.create_for_status(tx, status, draft.poll)
@@ -294,6 +319,8 @@ async def create_status(
         )
     )
     tx.enqueue("status.created", {"status_id": status.id})
+    if facts is not None:
+        facts.update(status=status, author=author, mentioned=mentioned, tags=tag_rows, poll=draft.poll is not None)
     return status
 
 
