@@ -1,5 +1,5 @@
-"""``/api/v2/filters``, ``/api/v2/filter_keywords``, ``/api/v2/filter_statuses`` and the v1
-``/api/v1/filters`` (docs/api/filters.md).
+"""``/api/v2/filters`` (with ``/api/v2/filters/keywords/:id`` and ``/api/v2/filters/statuses/:id``)
+and the v1 ``/api/v1/filters`` (docs/api/filters.md).
 
 Routes parse and authorise; ``domain/filters.py`` writes and matches. A filter (keyword,
 filtered status) that is not the viewer's answers 404, as one that does not exist.
@@ -67,6 +67,62 @@ class V1Fields(Params):
 
 def _given(params: Params, name: str) -> Any:
     return getattr(params, name) if name in params.model_fields_set else actions._UNSET
+
+
+# -- single keywords and filtered statuses ------------------------------------------------
+# Registered before ``/api/v2/filters/{filter_id}``: Mastodon's paths are
+# ``/api/v2/filters/keywords/:id`` and ``/api/v2/filters/statuses/:id``, so the specific ones
+# must be matched first. ``/api/v2/filter_keywords/:id`` and ``/api/v2/filter_statuses/:id``
+# (Szpak's first spelling) stay as aliases.
+
+@router.get("/api/v2/filters/keywords/{keyword_id}")
+@router.get("/api/v2/filter_keywords/{keyword_id}", include_in_schema=False)
+async def show_keyword(keyword_id: str, viewer: Viewer = require(*READ), ctx: Context = Depends(current_ctx)) -> Any:
+    async with ctx.read() as s:
+        _, row = await actions.owned_keyword(s, _me(viewer), parse_id(keyword_id))
+        return actions.keyword_entity(row)
+
+
+@router.put("/api/v2/filters/keywords/{keyword_id}")
+@router.put("/api/v2/filter_keywords/{keyword_id}", include_in_schema=False)
+async def update_keyword(
+    keyword_id: str,
+    params: KeywordFields = body(KeywordFields),
+    viewer: Viewer = require(*WRITE),
+    ctx: Context = Depends(current_ctx),
+) -> Any:
+    kid = parse_id(keyword_id)
+    async with ctx.tx() as tx:
+        row = await actions.update_keyword(tx, _me(viewer), kid, keyword=params.keyword, whole_word=params.whole_word)
+        return actions.keyword_entity(row)
+
+
+@router.delete("/api/v2/filters/keywords/{keyword_id}")
+@router.delete("/api/v2/filter_keywords/{keyword_id}", include_in_schema=False)
+async def destroy_keyword(keyword_id: str, viewer: Viewer = require(*WRITE), ctx: Context = Depends(current_ctx)) -> Any:
+    kid = parse_id(keyword_id)
+    async with ctx.tx() as tx:
+        await actions.delete_keyword(tx, _me(viewer), kid)
+    return {}
+
+
+@router.get("/api/v2/filters/statuses/{filter_status_id}")
+@router.get("/api/v2/filter_statuses/{filter_status_id}", include_in_schema=False)
+async def show_status(filter_status_id: str, viewer: Viewer = require(*READ), ctx: Context = Depends(current_ctx)) -> Any:
+    async with ctx.read() as s:
+        _, row = await actions.owned_filter_status(s, _me(viewer), parse_id(filter_status_id))
+        return actions.status_entity(row)
+
+
+@router.delete("/api/v2/filters/statuses/{filter_status_id}")
+@router.delete("/api/v2/filter_statuses/{filter_status_id}", include_in_schema=False)
+async def destroy_status(
+    filter_status_id: str, viewer: Viewer = require(*WRITE), ctx: Context = Depends(current_ctx)
+) -> Any:
+    fsid = parse_id(filter_status_id)
+    async with ctx.tx() as tx:
+        await actions.delete_filter_status(tx, _me(viewer), fsid)
+    return {}
 
 
 # -- v2 filters ----------------------------------------------------------------------------
@@ -145,34 +201,6 @@ async def add_keyword(
         return actions.keyword_entity(row)
 
 
-@router.get("/api/v2/filter_keywords/{keyword_id}")
-async def show_keyword(keyword_id: str, viewer: Viewer = require(*READ), ctx: Context = Depends(current_ctx)) -> Any:
-    async with ctx.read() as s:
-        _, row = await actions.owned_keyword(s, _me(viewer), parse_id(keyword_id))
-        return actions.keyword_entity(row)
-
-
-@router.put("/api/v2/filter_keywords/{keyword_id}")
-async def update_keyword(
-    keyword_id: str,
-    params: KeywordFields = body(KeywordFields),
-    viewer: Viewer = require(*WRITE),
-    ctx: Context = Depends(current_ctx),
-) -> Any:
-    kid = parse_id(keyword_id)
-    async with ctx.tx() as tx:
-        row = await actions.update_keyword(tx, _me(viewer), kid, keyword=params.keyword, whole_word=params.whole_word)
-        return actions.keyword_entity(row)
-
-
-@router.delete("/api/v2/filter_keywords/{keyword_id}")
-async def destroy_keyword(keyword_id: str, viewer: Viewer = require(*WRITE), ctx: Context = Depends(current_ctx)) -> Any:
-    kid = parse_id(keyword_id)
-    async with ctx.tx() as tx:
-        await actions.delete_keyword(tx, _me(viewer), kid)
-    return {}
-
-
 # -- filtered statuses ---------------------------------------------------------------------
 
 @router.get("/api/v2/filters/{filter_id}/statuses")
@@ -192,23 +220,6 @@ async def add_status(
     fid = parse_id(filter_id)
     async with ctx.tx() as tx:
         return actions.status_entity(await actions.add_status(tx, _me(viewer), fid, params.status_id))
-
-
-@router.get("/api/v2/filter_statuses/{filter_status_id}")
-async def show_status(filter_status_id: str, viewer: Viewer = require(*READ), ctx: Context = Depends(current_ctx)) -> Any:
-    async with ctx.read() as s:
-        _, row = await actions.owned_filter_status(s, _me(viewer), parse_id(filter_status_id))
-        return actions.status_entity(row)
-
-
-@router.delete("/api/v2/filter_statuses/{filter_status_id}")
-async def destroy_status(
-    filter_status_id: str, viewer: Viewer = require(*WRITE), ctx: Context = Depends(current_ctx)
-) -> Any:
-    fsid = parse_id(filter_status_id)
-    async with ctx.tx() as tx:
-        await actions.delete_filter_status(tx, _me(viewer), fsid)
-    return {}
 
 
 # -- v1 ------------------------------------------------------------------------------------
