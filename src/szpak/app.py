@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,6 +34,24 @@ def make_bus(settings: Settings) -> Bus:
     return InProcessBus()
 
 
+#: Seconds after start-up at which the heap is frozen again, for what background start-up
+#: work (the listening models, loaded in threads) allocated meanwhile.
+FREEZE_AGAIN_AFTER = (10.0, 60.0)
+
+
+def _freeze_heap() -> None:
+    """Keep what start-up allocated out of the garbage collector's full collections
+    (``gc.freeze``). With the models loaded a full collection walked ~250k long-lived
+    objects and stalled every request in flight for 90–170 ms: the home timeline's p99
+    under load (docs/performance.md). Only for a serving process (``run_workers``), not
+    for the many short-lived apps of the test suite."""
+    gc.collect()
+    gc.freeze()
+    loop = asyncio.get_running_loop()
+    for delay in FREEZE_AGAIN_AFTER:
+        loop.call_later(delay, gc.freeze)
+
+
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
     settings = settings or Settings()
 
@@ -59,6 +79,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         app.state.worker = worker
         if settings.run_workers:
             await worker.start()
+            _freeze_heap()
         try:
             yield
         finally:

@@ -1,4 +1,4 @@
-"""Endorsements: ``POST /api/v1/accounts/:id/pin``/``unpin``, ``GET /api/v1/endorsements``,
+"""Endorsements: ``POST /api/v1/accounts/:id/pin``/``unpin`` (``endorse``/``unendorse``), ``GET /api/v1/endorsements``,
 ``GET /api/v1/accounts/:id/endorsements`` and ``Relationship.endorsed``."""
 
 from __future__ import annotations
@@ -53,6 +53,29 @@ async def test_pin_only_followed_accounts(client: Any) -> None:
     assert ok(await alice.get("/api/v1/endorsements")) == []
     error(await alice.post("/api/v1/accounts/999/pin"), 404)
     error(await alice.post("/api/v1/accounts/xyz/unpin"), 404)
+
+
+async def test_endorse_and_unendorse_are_pin_and_unpin(client: Any) -> None:
+    """Mastodon 4.4 names: ``/endorse`` and ``/unendorse`` do what ``/pin`` and ``/unpin`` do."""
+    alice, bob, carol = [await client.make_user(n) for n in ("alice", "bob", "carol")]
+    error(await alice.post(f"/api/v1/accounts/{bob.id}/endorse"), 422)  # not followed
+    await alice.follow(bob)
+    rel = ok(await alice.post(f"/api/v1/accounts/{bob.id}/endorse"))
+    assert_entity(rel, "Relationship")
+    assert rel["id"] == bob.id and rel["endorsed"] is True and rel["following"] is True
+    assert ok(await alice.post(f"/api/v1/accounts/{bob.id}/endorse"))["endorsed"] is True  # idempotent
+    assert await endorsed(alice, bob)
+    assert [a["id"] for a in ok(await alice.get("/api/v1/endorsements"))] == [bob.id]
+    # The two spellings act on the same endorsement.
+    assert ok(await alice.post(f"/api/v1/accounts/{bob.id}/unpin"))["endorsed"] is False
+    ok(await alice.post(f"/api/v1/accounts/{bob.id}/pin"))
+    rel = ok(await alice.post(f"/api/v1/accounts/{bob.id}/unendorse"))
+    assert rel["endorsed"] is False and rel["following"] is True
+    assert ok(await alice.get("/api/v1/endorsements")) == []
+    assert ok(await alice.post(f"/api/v1/accounts/{carol.id}/unendorse"))["endorsed"] is False
+    error(await alice.post("/api/v1/accounts/999/endorse"), 404)
+    error(await alice.post("/api/v1/accounts/xyz/unendorse"), 404)
+    error(await client.post(f"/api/v1/accounts/{bob.id}/endorse"), 401)
 
 
 async def test_unfollow_takes_the_endorsement_away(client: Any) -> None:

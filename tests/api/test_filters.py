@@ -91,8 +91,8 @@ async def test_keywords_and_statuses_endpoints(client: Any) -> None:
     kw = r.json()
     assert kw["keyword"] == "kot" and kw["whole_word"] is False
     assert (await ala.get(f"/api/v2/filters/{f['id']}/keywords")).json() == [kw]
-    assert (await ala.get(f"/api/v2/filter_keywords/{kw['id']}")).json() == kw
-    r = await ala.put(f"/api/v2/filter_keywords/{kw['id']}", data={"keyword": "pies", "whole_word": "true"})
+    assert (await ala.get(f"/api/v2/filters/keywords/{kw['id']}")).json() == kw
+    r = await ala.put(f"/api/v2/filters/keywords/{kw['id']}", data={"keyword": "pies", "whole_word": "true"})
     assert r.json() == {"id": kw["id"], "keyword": "pies", "whole_word": True}
 
     post = await bob.post_status("cokolwiek")
@@ -101,12 +101,36 @@ async def test_keywords_and_statuses_endpoints(client: Any) -> None:
     fs = r.json()
     assert fs["status_id"] == post["id"]
     assert (await ala.get(f"/api/v2/filters/{f['id']}/statuses")).json() == [fs]
-    assert (await ala.get(f"/api/v2/filter_statuses/{fs['id']}")).json() == fs
+    assert (await ala.get(f"/api/v2/filters/statuses/{fs['id']}")).json() == fs
     assert (await ala.post(f"/api/v2/filters/{f['id']}/statuses", json={"status_id": post["id"]})).status_code == 422
-    assert (await ala.delete(f"/api/v2/filter_statuses/{fs['id']}")).json() == {}
-    assert (await ala.get(f"/api/v2/filter_statuses/{fs['id']}")).status_code == 404
-    assert (await ala.delete(f"/api/v2/filter_keywords/{kw['id']}")).json() == {}
+    assert (await ala.delete(f"/api/v2/filters/statuses/{fs['id']}")).json() == {}
+    assert (await ala.get(f"/api/v2/filters/statuses/{fs['id']}")).status_code == 404
+    assert (await ala.delete(f"/api/v2/filters/keywords/{kw['id']}")).json() == {}
     assert (await ala.get(f"/api/v2/filters/{f['id']}/keywords")).json() == []
+
+
+async def test_single_keyword_and_status_paths_do_not_collide_and_old_spellings_still_work(client: Any) -> None:
+    """``/api/v2/filters/keywords/:id`` is not ``/api/v2/filters/:id``; Szpak's first
+    spelling (``/api/v2/filter_keywords/:id``, ``/api/v2/filter_statuses/:id``) is an alias."""
+    ala, bob = await client.make_user("ala"), await client.make_user("bob")
+    f = await make_filter(ala, keywords_attributes=[{"keyword": "kot"}])
+    kw = f["keywords"][0]
+    post = await bob.post_status("cokolwiek")
+    fs = (await ala.post(f"/api/v2/filters/{f['id']}/statuses", json={"status_id": post["id"]})).json()
+    assert (await ala.get(f"/api/v2/filters/keywords/{kw['id']}")).json() == kw
+    assert (await ala.get(f"/api/v2/filter_keywords/{kw['id']}")).json() == kw
+    assert (await ala.get(f"/api/v2/filters/statuses/{fs['id']}")).json() == fs
+    assert (await ala.get(f"/api/v2/filter_statuses/{fs['id']}")).json() == fs
+    # The words "keywords"/"statuses" are never taken for a filter id, nor a filter id for a keyword's.
+    assert (await ala.get("/api/v2/filters/keywords/statuses")).status_code == 404
+    assert (await ala.get(f"/api/v2/filters/keywords/{f['id']}")).status_code == 404
+    assert (await ala.get(f"/api/v2/filters/{f['id']}")).json()["id"] == f["id"]
+    r = await ala.put(f"/api/v2/filter_keywords/{kw['id']}", json={"keyword": "pies"})
+    assert r.json()["keyword"] == "pies"
+    assert (await ala.delete(f"/api/v2/filter_statuses/{fs['id']}")).json() == {}
+    assert (await ala.delete(f"/api/v2/filter_keywords/{kw['id']}")).json() == {}
+    assert (await ala.get(f"/api/v2/filters/{f['id']}")).json()["keywords"] == []
+    assert (await ala.get(f"/api/v2/filters/{f['id']}")).json()["statuses"] == []
 
 
 async def test_other_peoples_filters_are_not_found(client: Any) -> None:
@@ -116,8 +140,8 @@ async def test_other_peoples_filters_are_not_found(client: Any) -> None:
     for method, url in [
         ("GET", f"/api/v2/filters/{f['id']}"), ("PUT", f"/api/v2/filters/{f['id']}"),
         ("DELETE", f"/api/v2/filters/{f['id']}"), ("GET", f"/api/v2/filters/{f['id']}/keywords"),
-        ("POST", f"/api/v2/filters/{f['id']}/keywords"), ("GET", f"/api/v2/filter_keywords/{kid}"),
-        ("DELETE", f"/api/v2/filter_keywords/{kid}"), ("GET", f"/api/v1/filters/{kid}"),
+        ("POST", f"/api/v2/filters/{f['id']}/keywords"), ("GET", f"/api/v2/filters/keywords/{kid}"),
+        ("DELETE", f"/api/v2/filters/keywords/{kid}"), ("GET", f"/api/v1/filters/{kid}"),
         ("DELETE", f"/api/v1/filters/{kid}"),
     ]:
         r = await bob.client.request(method, url, headers=bob.headers, json={"keyword": "y", "title": "z"})
@@ -127,7 +151,7 @@ async def test_other_peoples_filters_are_not_found(client: Any) -> None:
     g = await make_filter(bob)
     r = await bob.put(f"/api/v2/filters/{g['id']}", json={"keywords_attributes": [{"id": kid, "_destroy": "1"}]})
     assert r.status_code == 404
-    assert (await ala.get(f"/api/v2/filter_keywords/{kid}")).status_code == 200
+    assert (await ala.get(f"/api/v2/filters/keywords/{kid}")).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -382,9 +406,9 @@ async def test_changes_reach_a_cached_reader_at_once(client: Any) -> None:
     f = await make_filter(ala, filter_action="hide", keywords_attributes=[{"keyword": "kot", "whole_word": False}])
     assert await home(ala) == []
     kid = f["keywords"][0]["id"]
-    await ala.put(f"/api/v2/filter_keywords/{kid}", json={"keyword": "pies"})
+    await ala.put(f"/api/v2/filters/keywords/{kid}", json={"keyword": "pies"})
     assert len(await home(ala)) == 1
-    await ala.put(f"/api/v2/filter_keywords/{kid}", json={"keyword": "kotach"})
+    await ala.put(f"/api/v2/filters/keywords/{kid}", json={"keyword": "kotach"})
     assert await home(ala) == []
 
 

@@ -124,11 +124,13 @@ def test_doc_names_every_endpoint():
 
     from fastapi.routing import APIRoute
 
-    from szpak.api.routes import bookmarks_favourites, instance, markers, notifications, search, tags
+    from szpak.api.routes import (
+        bookmarks_favourites, instance, markers, notifications, notifications_v2, search, tags,
+    )
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "api" / "notifications-search.md").read_text()
     missing = []
-    for module in (notifications, markers, search, bookmarks_favourites, tags, instance):
+    for module in (notifications, notifications_v2, markers, search, bookmarks_favourites, tags, instance):
         for route in module.router.routes:
             assert isinstance(route, APIRoute)
             path = re.sub(r"\{\w+_id\}", ":id", route.path)

@@ -1,7 +1,8 @@
 """Mastodon.py, unmodified, against a real ``szpak serve``: the endpoints built after the
 first client test (media, polls, scheduled statuses, filters v2, followed and featured
 tags, conversations, endorsements, domain blocks, suggestions, directory, trends,
-reports, the admin API, the instance extras). One server for the module (conftest.py).
+reports, the admin API, the instance extras, grouped notifications). One server for the
+module (conftest.py).
 
 Each test checks what really happened (the file at the returned URL, the counts, the
 timeline), not only that the client got an object back.
@@ -235,13 +236,6 @@ def test_filters_v2_hide_and_warn(users: dict[str, Mastodon], ids: dict[str, str
     assert keyword.keyword == "kalafior"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=MastodonNotFoundError,
-    reason="Szpak serves single filter keywords/statuses at /api/v2/filter_keywords/:id and "
-    "/api/v2/filter_statuses/:id; Mastodon (and Mastodon.py) use /api/v2/filters/keywords/:id "
-    "and /api/v2/filters/statuses/:id",
-)
 def test_filter_keyword_and_status_by_id(users: dict[str, Mastodon], ids: dict[str, str]) -> None:
     ewa = users["ewa"]
     st = users["ala"].status_post("Cokolwiek do odfiltrowania")
@@ -407,6 +401,38 @@ def test_admin_suspension_locks_the_client_out(
 
     admin.admin_account_unsuspend(ids["ewa"])
     assert not admin.admin_account(ids["ewa"]).suspended
+
+
+# --- grouped notifications (Mastodon 4.3) -----------------------------------------------
+
+
+def test_grouped_notifications(users: dict[str, Mastodon], ids: dict[str, str]) -> None:
+    ala = users["ala"]
+    post = ala.status_post("Wpis do polubienia w grupie")
+    fans = ("bartek", "celina", "darek")
+    for name in fans:
+        users[name].status_favourite(post.id)
+    mention = users["ewa"].status_post("@ala słyszałaś?")
+
+    res = ala.grouped_notifications(types=["favourite", "mention"], limit=40)
+    [group] = [g for g in res.notification_groups if g.type == "favourite" and g.status_id == post.id]
+    assert group.notifications_count == 3
+    assert list(map(str, group.sample_account_ids)) == [ids[n] for n in reversed(fans)]
+    [single] = [g for g in res.notification_groups if g.type == "mention" and g.status_id == mention.id]
+    assert single.notifications_count == 1 and single.group_key.startswith("ungrouped-")
+    assert post.id in {s.id for s in res.statuses}
+    # Mastodon.py asks for partial avatars: the most recent actor in full, the rest partial.
+    assert ids["darek"] in {a.id for a in res.accounts}
+    assert {ids["bartek"], ids["celina"]} <= {a.id for a in res.partial_accounts}
+
+    one = ala.grouped_notification(group.group_key)
+    assert [g.notifications_count for g in one.notification_groups] == [3]
+    assert [a.id for a in ala.grouped_notification_accounts(group.group_key)] == [ids[n] for n in reversed(fans)]
+    assert ala.unread_grouped_notifications_count() >= 2
+    ala.dismiss_grouped_notification(group.group_key)
+    with pytest.raises(MastodonNotFoundError):
+        ala.grouped_notification(group.group_key)
+    assert not [n for n in ala.notifications(types=["favourite"]) if n.status and n.status.id == post.id]
 
 
 # --- instance extras and the advertised version -----------------------------------------

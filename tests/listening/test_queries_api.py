@@ -114,6 +114,33 @@ async def test_invalid_names_and_categories(client: Any) -> None:
     assert (await ala.get(f"{P}/organisations/{org}/queries/{qid}")).json()["query"] == "Orlen"
 
 
+async def test_nul_bytes_are_refused_with_a_clear_422(client: Any) -> None:
+    """PostgreSQL cannot store NUL in text: the routes say so themselves, on both databases."""
+    ala = await client.make_user("ala")
+    org = await make_org(ala)
+    for body in ({"query": "Orlen\u0000"}, {"query": "Orlen", "name": "Mar\u0000ka"}):
+        r = await ala.post(f"{P}/organisations/{org}/queries", json=body)
+        assert r.status_code == 422, r.text
+        assert r.json()["error"].startswith("Validation failed: ") and "NUL byte" in r.json()["error"]
+    # The escape written by hand in the raw JSON body: the same.
+    r = await ala.client.post(f"{P}/organisations/{org}/queries", content=b'{"query": "a\\u0000b"}',
+                              headers={**ala.headers, "Content-Type": "application/json"})
+    assert r.status_code == 422 and "NUL" in r.json()["error"]
+    assert (await ala.get(f"{P}/organisations/{org}/queries")).json() == []
+    qid = await track(ala, org, "Orlen")
+    for method in (ala.patch, ala.put):
+        for body in ({"query": "x\u0000"}, {"name": "\u0000"}):
+            r = await method(f"{P}/organisations/{org}/queries/{qid}", json=body)
+            assert r.status_code == 422 and "NUL" in r.json()["error"], r.text
+    q = (await ala.get(f"{P}/organisations/{org}/queries/{qid}")).json()
+    assert (q["query"], q["name"]) == ("Orlen", "Orlen")
+    for path in ("mentions", "mentions/stats"):
+        r = await ala.get(f"{P}/organisations/{org}/{path}?language=p%00l")
+        assert r.status_code == 422, r.text
+        assert r.json() == {"error": "Validation failed: language must not contain a NUL byte"}
+        assert (await ala.get(f"{P}/organisations/{org}/{path}?language=pl")).status_code == 200
+
+
 async def test_query_limit(client: Any) -> None:
     client.app.state.ctx.settings.listening_max_queries = 2
     ala = await client.make_user("ala")

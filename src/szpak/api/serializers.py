@@ -19,6 +19,7 @@ from szpak.storage.models.polls import PollView
 from szpak.storage.models.media import MediaAttachment
 from szpak.media.storage import storage_for
 from szpak.domain.polls import is_expired
+from szpak.domain.notify import group_key
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -416,7 +417,7 @@ class Renderer:
             "id": str(n.id),
             "type": n.type,
             "created_at": iso(n.created_at),
-            "group_key": f"ungrouped-{n.id}",
+            "group_key": group_key(n.id, n.type, n.status_id),
             "account": self.account(actor),
         }
         if n.status_id is not None:

@@ -15,7 +15,7 @@ from collections.abc import Collection
 from datetime import datetime, timezone
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Result, Select, and_, delete, exists, not_, or_, select
+from sqlalchemy import BigInteger, ColumnElement, CursorResult, Result, Select, and_, case, delete, exists, literal, not_, or_, select
 
 from szpak.domain.context import Tx
 from szpak.domain.errors import NotFound
@@ -91,6 +91,19 @@ async def clear(tx: Tx, recipient_id: int) -> int:
     return _rowcount(res)
 
 
+async def dismiss_group(tx: Tx, recipient_id: int, key: str) -> int:
+    """Delete the recipient's notifications of group ``key`` (:func:`group_key`); none
+    (a key Szpak does not make, someone else's, already gone) is simply not found."""
+    clause = group_clause(key)
+    if clause is None:
+        raise NotFound()
+    res = await tx.session.execute(delete(Notification).where(Notification.account_id == recipient_id, clause))
+    count = _rowcount(res)
+    if not count:
+        raise NotFound()
+    return count
+
+
 def _rowcount(result: Result[Any]) -> int:
     """Rows a DELETE touched (``Result`` of a DML statement is a ``CursorResult``)."""
     return int(cast(CursorResult[Any], result).rowcount or 0)
@@ -142,3 +155,99 @@ def notifications_query(
     if from_account_id is not None:
         query = query.where(Notification.from_account_id == from_account_id)
     return query
+
+
+# -- grouping (Mastodon 4.3's grouped notifications, /api/v2/notifications) -------------
+#
+# Szpak stores no group key: it is a function of the notification itself, so every reader
+# (v1 entities, streams, the v2 groups, the unread count in SQL) agrees without a migration.
+# ``favourite`` and ``reblog`` notifications about one status, and ``follow`` notifications,
+# fall into one group per fixed window of ``GROUP_SPAN_HOURS`` hours (UTC, read off the
+# time-ordered id); every other notification is a group of its own, ``ungrouped-<id>``.
+
+#: Types Szpak groups, as Mastodon 4.3 does.
+GROUPABLE_TYPES = ("favourite", "reblog", "follow")
+#: Types grouped by the status they are about (``follow`` is grouped by time alone).
+_BY_STATUS = frozenset({"favourite", "reblog"})
+GROUP_SPAN_HOURS = 12
+_HOUR_MS = 3_600_000
+_MAX_ID = 2**63
+
+
+def group_bucket(notification_id: int) -> int:
+    """The first hour (since the epoch) of the window a notification falls in."""
+    hour = (notification_id >> 16) // _HOUR_MS
+    return hour - hour % GROUP_SPAN_HOURS
+
+
+def group_key(
+    notification_id: int, type_: str, status_id: int | None, grouped_types: Collection[str] = GROUPABLE_TYPES
+) -> str:
+    """The notification's group key: ``favourite-<status id>-<hour>``, ``reblog-...``,
+    ``follow-<hour>``, or ``ungrouped-<id>`` (other types, or types not in ``grouped_types``)."""
+    if type_ in grouped_types and type_ in GROUPABLE_TYPES:
+        bucket = group_bucket(notification_id)
+        if type_ in _BY_STATUS and status_id is not None:
+            return f"{type_}-{status_id}-{bucket}"
+        if type_ == "follow":
+            return f"follow-{bucket}"
+    return f"ungrouped-{notification_id}"
+
+
+def _parse_int(raw: str) -> int | None:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        return None
+    value = int(raw)
+    return value if 0 < value < _MAX_ID else None
+
+
+def group_clause(key: str) -> ColumnElement[bool] | None:
+    """SQL condition on ``Notification`` selecting the notifications of group ``key``;
+    None when ``key`` is not a key Szpak makes (so nothing is found)."""
+    parts = key.split("-")
+    if len(parts) == 2 and parts[0] == "ungrouped":
+        nid = _parse_int(parts[1])
+        return None if nid is None else Notification.id == nid
+    if len(parts) == 3 and parts[0] in _BY_STATUS:
+        status_id, bucket = _parse_int(parts[1]), _parse_int(parts[2])
+        if status_id is None:
+            return None
+        window = _window(bucket)
+        if window is None:
+            return None
+        return and_(Notification.type == parts[0], Notification.status_id == status_id, *window)
+    if len(parts) == 2 and parts[0] == "follow":
+        window = _window(_parse_int(parts[1]))
+        return None if window is None else and_(Notification.type == "follow", *window)
+    return None
+
+
+def _window(bucket: int | None) -> tuple[ColumnElement[bool], ColumnElement[bool]] | None:
+    """Notification ids minted during the window starting at hour ``bucket``."""
+    if bucket is None or bucket % GROUP_SPAN_HOURS:
+        return None
+    start, end = (bucket * _HOUR_MS) << 16, ((bucket + GROUP_SPAN_HOURS) * _HOUR_MS) << 16
+    if end >= _MAX_ID:
+        return None
+    return Notification.id >= start, Notification.id < end
+
+
+def group_columns(grouped_types: Collection[str] = GROUPABLE_TYPES) -> tuple[ColumnElement[Any], ...]:
+    """Three SQL expressions that together equal :func:`group_key` (for counting groups
+    with ``SELECT DISTINCT``): the key's kind, its target and its window."""
+    grouped = sorted(set(grouped_types) & set(GROUPABLE_TYPES))
+    by_status = sorted(set(grouped) & _BY_STATUS)
+    is_grouped = and_(
+        Notification.type.in_(grouped),
+        or_(Notification.type == "follow", Notification.status_id.is_not(None)),
+    )
+    kind = case((is_grouped, Notification.type), else_=literal("ungrouped"))
+    target = case(
+        (and_(is_grouped, Notification.type.in_(by_status)), Notification.status_id),
+        (is_grouped, literal(0, BigInteger)),
+        else_=Notification.id,
+    )
+    # ``id >> 16`` is milliseconds; one integer division (PostgreSQL has no bigint >> bigint).
+    hours = Notification.id // (_HOUR_MS << 16)
+    window = case((is_grouped, hours // GROUP_SPAN_HOURS), else_=literal(0, BigInteger))
+    return kind, target, window

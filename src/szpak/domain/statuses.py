@@ -12,7 +12,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, func, insert, inspect, select, update
+from functools import cache
+from typing import Any, NamedTuple
+
+from sqlalchemy import Select, String, bindparam, delete, func, insert, inspect, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -26,11 +29,13 @@ from szpak.domain.formatting import URL_LENGTH, counted_length as _counted_lengt
 from szpak.domain.notify import notify, withdraw
 from szpak.domain.visibility import OPEN_VISIBILITIES, can_see
 from szpak.storage.ids import new_id
+from szpak.storage.queries import fetch_raw
 from szpak.storage.models import (
     VISIBILITIES,
     Account,
     Follow,
     IdempotencyKey,
+    Job,
     Status,
     StatusEdit,
     StatusMention,
@@ -130,8 +135,31 @@ async def _render(tx: Tx, text: str) -> tuple[str, list[Account], list[tuple[str
     return parsed.html, mentioned, parsed.tags, parsed.links
 
 
-async def _ensure_tags(tx: Tx, tags: list[tuple[str, str]]) -> list[Tag]:
-    """The Tag rows for ``tags`` (name, as written), created when new. Insert-or-ignore,
+class TagRow(NamedTuple):
+    """What posting needs of a tag (and the renderer reads: ``name``, ``display_name``)."""
+
+    id: int
+    name: str
+    display_name: str
+
+
+@cache
+def _tag_by_name() -> Select[Any]:
+    return select(Tag.id, Tag.name, Tag.display_name).where(Tag.name == bindparam("name", type_=String()))
+
+
+async def _tags_named(tx: Tx, names: list[str]) -> dict[str, TagRow]:
+    """One statement built once per name (a post has a few): on SQLite through the raw
+    connection of this transaction (storage/queries.py ``fetch_raw``), no ORM objects."""
+    found: dict[str, TagRow] = {}
+    for name in names:
+        for row in await fetch_raw(tx.session, _tag_by_name(), {"name": name}):
+            found[row[1]] = TagRow(row[0], row[1], row[2])
+    return found
+
+
+async def _ensure_tags(tx: Tx, tags: list[tuple[str, str]]) -> list[TagRow]:
+    """The tags ``tags`` (name, as written), created when new. Insert-or-ignore,
     so two posts introducing the same tag at once do not collide."""
     s = tx.session
     wanted: dict[str, str] = {}
@@ -141,18 +169,18 @@ async def _ensure_tags(tx: Tx, tags: list[tuple[str, str]]) -> list[Tag]:
         wanted.setdefault(key[:255], shown[:255])
     if not wanted:
         return []
-    found = {t.name: t for t in await s.scalars(select(Tag).where(Tag.name.in_(wanted)))}
+    found = await _tags_named(tx, list(wanted))
     missing = [name for name in wanted if name not in found]
     if missing:
         now = datetime.now(timezone.utc)
         insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
         rows = [{"id": new_id(), "name": n, "display_name": wanted[n], "created_at": now} for n in missing]
         await s.execute(insert(Tag).values(rows).on_conflict_do_nothing(index_elements=["name"]))
-        found.update({t.name: t for t in await s.scalars(select(Tag).where(Tag.name.in_(missing)))})
+        found.update(await _tags_named(tx, missing))
     return [found[n] for n in wanted if n in found]
 
 
-async def _attach_tags(tx: Tx, status: Status, tags: list[tuple[str, str]]) -> list[Tag]:
+async def _attach_tags(tx: Tx, status: Status, tags: list[tuple[str, str]]) -> list[TagRow]:
     rows = await _ensure_tags(tx, tags)
     if rows:
         await tx.session.execute(insert(StatusTag.__table__), [{"status_id": status.id, "tag_id": t.id} for t in rows])
@@ -207,10 +235,14 @@ async def _reply_target(tx: Tx, author: Account, in_reply_to_id: int | None) -> 
 
 
 def _status_row(**values: object) -> dict[str, object]:
+    return _row(Status, values)
+
+
+def _row(model: type[Status] | type[Job], values: dict[str, object]) -> dict[str, object]:
     """``values`` plus every other column's Python-side default, as the ORM's flush would
     have filled them in (a column with no such default is left to the database)."""
     row = dict(values)
-    for column in Status.__table__.columns:
+    for column in model.__table__.columns:
         default = column.default
         if column.key in row or default is None:
             continue
@@ -318,7 +350,11 @@ async def create_status(
             language=status.language,
         )
     )
-    tx.enqueue("status.created", {"status_id": status.id})
+    # The job row with a Core INSERT too (``tx.enqueue`` would add an ORM object, flushed
+    # at the commit); listed in ``tx.jobs`` so the commit wakes the worker all the same.
+    job = _row(Job, {"kind": "status.created", "payload": {"status_id": status.id}})
+    await s.execute(insert(Job.__table__), job)
+    tx.jobs.append(Job(**job))
     if facts is not None:
         facts.update(status=status, author=author, mentioned=mentioned, tags=tag_rows, poll=draft.poll is not None)
     return status

@@ -20,6 +20,7 @@ ROUTE_MODULES = [
     "szpak.api.routes.blocks_mutes",
     "szpak.api.routes.lists",
     "szpak.api.routes.notifications",
+    "szpak.api.routes.notifications_v2",
     "szpak.api.routes.markers",
     "szpak.api.routes.search",
     "szpak.api.routes.bookmarks_favourites",

@@ -1,4 +1,5 @@
-"""Endorsements (docs/api/social.md): ``POST /api/v1/accounts/:id/pin`` and ``/unpin``,
+"""Endorsements (docs/api/social.md): ``POST /api/v1/accounts/:id/pin`` and ``/unpin`` (and
+their Mastodon 4.4 names ``/endorse`` and ``/unendorse``, the same actions),
 ``GET /api/v1/endorsements`` and ``GET /api/v1/accounts/:id/endorsements``.
 ``domain/endorsements.py`` writes; ``Relationship.endorsed`` comes from ``storage/graph.py``."""
 
@@ -19,6 +20,7 @@ from szpak.storage.models import Account, Endorsement
 router = APIRouter()
 
 
+@router.post("/api/v1/accounts/{account_id}/endorse")
 @router.post("/api/v1/accounts/{account_id}/pin")
 async def pin(request: Request, account_id: str, viewer: Viewer = require("write:accounts"), ctx: Context = Depends(current_ctx)) -> Any:
     """Endorse an account the viewer follows; answers with the Relationship."""
@@ -29,6 +31,7 @@ async def pin(request: Request, account_id: str, viewer: Viewer = require("write
     return await relationship_of(request, ctx, viewer.account_id, target)
 
 
+@router.post("/api/v1/accounts/{account_id}/unendorse")
 @router.post("/api/v1/accounts/{account_id}/unpin")
 async def unpin(request: Request, account_id: str, viewer: Viewer = require("write:accounts"), ctx: Context = Depends(current_ctx)) -> Any:
     target = parse_id(account_id)

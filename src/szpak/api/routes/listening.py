@@ -18,7 +18,8 @@ from typing import Any, Literal
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 
 from szpak.api.deps import Viewer, current_ctx, parse_id, require
@@ -85,16 +86,33 @@ class CreateToken(Body):
     scopes: str | list[str] | None = None
 
 
+def _no_nul(value: str | None) -> str | None:
+    """Text that is stored must not hold a NUL byte (PostgreSQL refuses it): a 422 here."""
+    if value is not None and "\x00" in value:
+        raise PydanticCustomError("nul_byte", "must not contain a NUL byte")
+    return value
+
+
 class CreateQuery(Body):
     query: str = Field(max_length=200_000)
     name: str | None = Field(None, max_length=1000)
     category: str = "other"
+
+    @field_validator("query", "name")
+    @classmethod
+    def _text(cls, value: str | None) -> str | None:
+        return _no_nul(value)
 
 
 class UpdateQuery(Body):
     query: str | None = Field(None, max_length=200_000)
     name: str | None = Field(None, max_length=1000)
     category: str | None = None
+
+    @field_validator("query", "name")
+    @classmethod
+    def _text(cls, value: str | None) -> str | None:
+        return _no_nul(value)
 
 
 class TestQuery(Body):
@@ -624,6 +642,8 @@ async def delete_query(
 def _filter(
     query_id: str | None, sentiment: str | None, language: str | None, since: datetime | None, until: datetime | None
 ) -> mention_reads.MentionFilter:
+    if language is not None and "\x00" in language:
+        raise APIError(422, "Validation failed: language must not contain a NUL byte")
     return mention_reads.MentionFilter(
         query_id=_optional_id(query_id, "query_id"), sentiment=sentiment or None, language=language or None,
         since=_utc(since), until=_utc(until),
