@@ -8,19 +8,8 @@ from typing import Any
 
 import pytest
 
+from .helpers import error, ok
 from .mastodon_schema import assert_entity
-
-
-def ok(r: Any) -> Any:
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def error(r: Any, status: int) -> str:
-    assert r.status_code == status, r.text
-    body = r.json()
-    assert isinstance(body.get("error"), str) and body["error"], body
-    return body["error"]  # type: ignore[no-any-return]
 
 
 async def test_feature_list_delete(client: Any) -> None:

@@ -8,32 +8,12 @@ from typing import Any
 
 import pytest
 
+from .helpers import error, links, ok
 from .mastodon_schema import assert_entity
-
-
-def ok(r: Any) -> Any:
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 def ids(r: Any) -> list[str]:
     return [x["id"] for x in ok(r)]
-
-
-def links(r: Any) -> dict[str, str]:
-    out = {}
-    for part in r.headers.get("link", "").split(","):
-        url, _, rel = part.partition(";")
-        if url.strip():
-            out[rel.strip().removeprefix('rel="').removesuffix('"')] = url.strip()[1:-1]
-    return out
-
-
-def error(r: Any, status: int) -> str:
-    assert r.status_code == status, r.text
-    body = r.json()
-    assert isinstance(body.get("error"), str) and body["error"], body
-    return body["error"]  # type: ignore[no-any-return]
 
 
 async def make_list(user: Any, title: str = "Kraków", **fields: Any) -> dict[str, Any]:

@@ -21,19 +21,8 @@ from szpak.domain import media as media_actions
 from szpak.media import av
 from szpak.storage.models import Job, MediaAttachment
 
+from .helpers import error, ok
 from .mastodon_schema import assert_entity
-
-
-def ok(r: Any) -> Any:
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def error(r: Any, status: int) -> str:
-    assert r.status_code == status, r.text
-    body = r.json()
-    assert isinstance(body.get("error"), str) and body["error"], body
-    return body["error"]  # type: ignore[no-any-return]
 
 
 def image_bytes(size: tuple[int, int] = (800, 600), fmt: str = "PNG", color: Any = (20, 120, 220), **save: Any) -> bytes:

@@ -11,28 +11,8 @@ import pytest
 from szpak.api.deps import lookup_token
 from szpak.realtime.hub import Hub
 
+from .helpers import error, links, ok
 from .mastodon_schema import assert_entity
-
-
-def ok(r: Any) -> Any:
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def error(r: Any, status: int) -> str:
-    assert r.status_code == status, r.text
-    body = r.json()
-    assert isinstance(body.get("error"), str) and body["error"], body
-    return body["error"]  # type: ignore[no-any-return]
-
-
-def links(r: Any) -> dict[str, str]:
-    out = {}
-    for part in r.headers.get("link", "").split(","):
-        url, _, rel = part.partition(";")
-        if url.strip():
-            out[rel.strip().removeprefix('rel="').removesuffix('"')] = url.strip()[1:-1]
-    return out
 
 
 async def home_ids(user: Any) -> list[str]:

@@ -181,6 +181,12 @@ def viewer_account_id(viewer: Viewer | None) -> int | None:
     return viewer.account_id if viewer is not None else None
 
 
+def own_id(viewer: Viewer) -> int:
+    """The signed-in viewer's account id, for routes behind ``require()`` (which insists on a user)."""
+    assert viewer.account_id is not None
+    return viewer.account_id
+
+
 def parse_id(raw: Any) -> int:
     """Path ids are decimal strings; anything else is simply not found."""
     try:

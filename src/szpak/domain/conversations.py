@@ -21,18 +21,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from szpak.domain.context import Tx
 from szpak.domain.errors import NotFound
 from szpak.storage.ids import new_id
+from szpak.storage.inserts import insert_or_ignore
 from szpak.storage.models import AccountConversation, ConversationStatus, Status
-
-
-def _insert(session: AsyncSession) -> Any:
-    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
 
 
 def participants_key(ids: list[int]) -> str:
@@ -53,13 +48,10 @@ async def on_direct_created(tx: Tx, status: Status, mentioned_ids: list[int] | s
         key = participants_key(others)
         unread = account_id != status.account_id
         # Insert-or-ignore, then update: two messages landing at once in a new thread do not collide.
-        await s.execute(
-            _insert(s)(AccountConversation)
-            .values(
-                id=new_id(), account_id=account_id, conversation_id=conversation_id, participant_ids=others,
-                participants_key=key, last_status_id=status.id, unread=unread, updated_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["account_id", "conversation_id", "participants_key"])
+        await insert_or_ignore(
+            s, AccountConversation, ["account_id", "conversation_id", "participants_key"],
+            id=new_id(), account_id=account_id, conversation_id=conversation_id, participant_ids=others,
+            participants_key=key, last_status_id=status.id, unread=unread, updated_at=now,
         )
         row = await s.scalar(
             select(AccountConversation).where(

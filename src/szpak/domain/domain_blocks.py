@@ -16,13 +16,12 @@ import re
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from szpak.domain.context import Tx
 from szpak.domain.errors import Invalid
 from szpak.storage.ids import new_id
+from szpak.storage.inserts import insert_or_ignore
 from szpak.storage.models import Account, DomainBlock
 
 #: Domains one account may block.
@@ -88,12 +87,7 @@ async def block(tx: Tx, actor: Account, raw: Any) -> None:
     count = len(list(await s.scalars(select(DomainBlock.id).where(DomainBlock.account_id == actor.id).limit(MAX_DOMAIN_BLOCKS))))
     if count >= MAX_DOMAIN_BLOCKS:
         raise Invalid(f"Validation failed: You can block at most {MAX_DOMAIN_BLOCKS} domains")
-    insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
-    await s.execute(
-        insert(DomainBlock)
-        .values(id=new_id(), account_id=actor.id, domain=domain)
-        .on_conflict_do_nothing(index_elements=["account_id", "domain"])
-    )
+    await insert_or_ignore(s, DomainBlock, ["account_id", "domain"], id=new_id(), account_id=actor.id, domain=domain)
 
 
 async def unblock(tx: Tx, actor: Account, raw: Any) -> None:

@@ -13,13 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from szpak.domain.context import Tx
 from szpak.domain.errors import Invalid, NotFound
 from szpak.storage.ids import new_id
+from szpak.storage.inserts import insert_or_ignore
 from szpak.storage.models import Account, Endorsement, Follow
 
 #: Accounts one account may endorse (Mastodon's limit).
@@ -64,11 +63,9 @@ async def pin(tx: Tx, actor: Account, target_id: int) -> None:
     current = len(list(await s.execute(endorsed_query(actor.id))))
     if current >= MAX_ENDORSEMENTS:
         raise Invalid(f"Validation failed: You can endorse at most {MAX_ENDORSEMENTS} accounts")
-    insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
-    await s.execute(
-        insert(Endorsement)
-        .values(id=new_id(), account_id=actor.id, target_account_id=target_id, follow_id=follow_id)
-        .on_conflict_do_nothing(index_elements=["account_id", "target_account_id"])
+    await insert_or_ignore(
+        s, Endorsement, ["account_id", "target_account_id"],
+        id=new_id(), account_id=actor.id, target_account_id=target_id, follow_id=follow_id
     )
 
 

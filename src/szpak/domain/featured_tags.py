@@ -12,15 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from szpak.domain.context import Tx
 from szpak.domain.errors import Invalid, NotFound
-from szpak.domain.tag_follows import ensure_tag, find_tag, valid_name
+from szpak.domain.tag_follows import account_tag_ids, ensure_tag, existing_tag, valid_name
 from szpak.domain.visibility import OPEN_VISIBILITIES
 from szpak.storage.ids import new_id
+from szpak.storage.inserts import insert_or_ignore
 from szpak.storage.models import Account, FeaturedTag, Status, StatusTag, Tag
 
 MAX_FEATURED_TAGS = 10
@@ -72,13 +71,7 @@ async def featured_of(session: AsyncSession, account_id: int) -> list[Featured]:
 
 
 async def featured_tag_ids(session: AsyncSession, account_id: int, tag_ids: list[int]) -> set[int]:
-    if not tag_ids:
-        return set()
-    return set(
-        await session.scalars(
-            select(FeaturedTag.tag_id).where(FeaturedTag.account_id == account_id, FeaturedTag.tag_id.in_(tag_ids))
-        )
-    )
+    return await account_tag_ids(session, FeaturedTag, account_id, tag_ids)
 
 
 async def one(session: AsyncSession, account_id: int, row: FeaturedTag) -> Featured:
@@ -121,11 +114,9 @@ async def feature(tx: Tx, actor: Account, name: str) -> FeaturedTag:
     count = len(list(await s.scalars(select(FeaturedTag.id).where(FeaturedTag.account_id == actor.id))))
     if count >= MAX_FEATURED_TAGS:
         raise Invalid(f"Validation failed: You can feature at most {MAX_FEATURED_TAGS} hashtags")
-    insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
-    await s.execute(
-        insert(FeaturedTag)
-        .values(id=new_id(), account_id=actor.id, tag_id=tag.id, created_at=datetime.now(timezone.utc))
-        .on_conflict_do_nothing(index_elements=["account_id", "tag_id"])
+    await insert_or_ignore(
+        s, FeaturedTag, ["account_id", "tag_id"],
+        id=new_id(), account_id=actor.id, tag_id=tag.id, created_at=datetime.now(timezone.utc)
     )
     row = await s.scalar(select(FeaturedTag).where(FeaturedTag.account_id == actor.id, FeaturedTag.tag_id == tag.id))
     assert row is not None
@@ -143,9 +134,6 @@ async def unfeature_id(tx: Tx, actor: Account, featured_id: int) -> None:
 
 async def unfeature_name(tx: Tx, actor: Account, name: str) -> Tag:
     """Stop featuring the hashtag ``name`` (idempotent); a tag that does not exist is 404."""
-    valid_name(name)
-    tag = await find_tag(tx.session, name)
-    if tag is None:
-        raise NotFound()
+    tag = await existing_tag(tx.session, name)
     await tx.session.execute(delete(FeaturedTag).where(FeaturedTag.account_id == actor.id, FeaturedTag.tag_id == tag.id))
     return tag

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, String, bindparam, delete, func, insert, inspect, select, update
+from sqlalchemy import BigInteger, Select, String, bindparam, delete, func, insert, inspect, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -29,7 +29,7 @@ from szpak.domain.formatting import URL_LENGTH, counted_length as _counted_lengt
 from szpak.domain.notify import notify, withdraw
 from szpak.domain.visibility import OPEN_VISIBILITIES, can_see
 from szpak.storage.ids import new_id
-from szpak.storage.queries import fetch_raw
+from szpak.storage.queries import fetch_raw, insert_rows
 from szpak.storage.models import (
     VISIBILITIES,
     Account,
@@ -183,15 +183,22 @@ async def _ensure_tags(tx: Tx, tags: list[tuple[str, str]]) -> list[TagRow]:
 async def _attach_tags(tx: Tx, status: Status, tags: list[tuple[str, str]]) -> list[TagRow]:
     rows = await _ensure_tags(tx, tags)
     if rows:
-        await tx.session.execute(insert(StatusTag.__table__), [{"status_id": status.id, "tag_id": t.id} for t in rows])
+        await insert_rows(tx.session, StatusTag.__table__, [{"status_id": status.id, "tag_id": t.id} for t in rows])
     if rows and status.visibility in OPEN_VISIBILITIES:
         # Only posts anyone may see make a tag "in use" (search, trends); a tag used only
         # in followers-only or direct posts stays out of sight.
-        await tx.session.execute(
-            update(Tag).where(Tag.id.in_([t.id for t in rows])).values(last_status_at=datetime.now(timezone.utc))
-            .execution_options(synchronize_session=False)
-        )
+        now = datetime.now(timezone.utc)
+        await tx.session.execute(_tag_used(), [{"tag_id": t.id, "now": now} for t in rows])
     return rows
+
+
+@cache
+def _tag_used() -> Any:
+    """``tags.last_status_at = now`` for one tag, a Core statement built once."""
+    table = Tag.__table__
+    return update(table).where(table.c.id == bindparam("tag_id", type_=BigInteger)).values(
+        last_status_at=bindparam("now", type_=table.c.last_status_at.type)
+    )
 
 
 async def _status_event_facts(tx: Tx, status: Status) -> tuple[tuple[int, ...], tuple[str, ...]]:
@@ -310,7 +317,7 @@ async def create_status(
     if mentioned:
         # Core executemany: no unit-of-work bookkeeping per row (docs/performance.md).
         rows = {a.id: {"status_id": status.id, "account_id": a.id} for a in mentioned}
-        await s.execute(insert(StatusMention.__table__), list(rows.values()))
+        await insert_rows(s, StatusMention.__table__, list(rows.values()))
     tag_rows = await _attach_tags(tx, status, tags)
     if media:
         await media_actions.attach(tx, status, media)
@@ -328,11 +335,7 @@ async def create_status(
     for acc in mentioned:
         await notify(tx, acc.id, author.id, "mention", status.id)
     if status.visibility != "direct":
-        subscribers = list(
-            await s.scalars(
-                select(Follow.account_id).where(Follow.target_account_id == author.id, Follow.notify.is_(True))
-            )
-        )
+        subscribers = [row[0] for row in await fetch_raw(s, _subscribers(), {"author": author.id})]
         for follower_id in subscribers:
             if follower_id not in mentioned_ids:
                 await notify(tx, follower_id, author.id, "status", status.id)
@@ -360,14 +363,31 @@ async def create_status(
     return status
 
 
+@cache
+def _subscribers() -> Select[Any]:
+    """Who asked to be notified of the author's posts (``notify: true`` follows)."""
+    return select(Follow.account_id).where(
+        Follow.target_account_id == bindparam("author", type_=BigInteger), Follow.notify.is_(True)
+    )
+
+
+@cache
+def _bump_statement(model: type[Account] | type[Status], counter: str, keys: tuple[str, ...]) -> Any:
+    """The UPDATE of :func:`_bump`, built once per shape (building it cost more than running it)."""
+    table = model.__table__
+    sets: dict[str, Any] = {counter: table.c[counter] + 1}
+    for key in keys:
+        sets[key] = bindparam(f"v_{key}", type_=table.c[key].type)
+    return update(table).where(table.c.id == bindparam("row_id", type_=BigInteger)).values(sets)
+
+
 async def _bump(tx: Tx, model: type[Account] | type[Status], row_id: int, counter: str, **values: object) -> None:
     """``counter += 1`` (and ``values``) on one row: a Core UPDATE (the ORM's bulk update
     with in-session synchronisation costs ~2.5× as much), then the same change applied to
     the row's object if the session holds it, as the ORM would have."""
-    table = model.__table__
-    await tx.session.execute(
-        update(table).where(table.c.id == row_id).values({counter: table.c[counter] + 1, **values})
-    )
+    binds: dict[str, object] = {f"v_{key}": value for key, value in values.items()}
+    binds["row_id"] = row_id
+    await tx.session.execute(_bump_statement(model, counter, tuple(values)), binds)
     loaded = tx.session.sync_session.identity_map.get(identity_key(model, row_id))
     if loaded is not None and counter not in inspect(loaded).unloaded:
         set_committed_value(loaded, counter, getattr(loaded, counter) + 1)

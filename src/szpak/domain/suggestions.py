@@ -22,14 +22,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from szpak.domain.context import Tx
 from szpak.domain.domain_blocks import not_domain_blocked_clause
 from szpak.domain.errors import NotFound
 from szpak.storage.ids import new_id
+from szpak.storage.inserts import insert_or_ignore
 from szpak.storage.models import Account, Block, Follow, FollowRequest, Mute, SuggestionDismissal, User
 
 ACTIVE_DAYS = 30
@@ -131,11 +130,9 @@ async def dismiss(tx: Tx, actor: Account, target_id: int) -> None:
     s = tx.session
     if await s.get(Account, target_id) is None:
         raise NotFound()
-    insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
-    await s.execute(
-        insert(SuggestionDismissal)
-        .values(id=new_id(), account_id=actor.id, target_account_id=target_id)
-        .on_conflict_do_nothing(index_elements=["account_id", "target_account_id"])
+    await insert_or_ignore(
+        s, SuggestionDismissal, ["account_id", "target_account_id"],
+        id=new_id(), account_id=actor.id, target_account_id=target_id
     )
 
 

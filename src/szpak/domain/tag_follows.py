@@ -19,14 +19,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from szpak.domain.context import Tx
 from szpak.domain.errors import Invalid, NotFound
 from szpak.domain.events import Custom
 from szpak.storage.ids import new_id
+from szpak.storage.inserts import insert_or_ignore
 from szpak.storage.models import Account, Status, StatusTag, Tag, TagFollow
 
 #: ``Custom`` event topic: ``data={"account_id": ...}`` followed or unfollowed a tag.
@@ -57,6 +56,16 @@ async def find_tag(session: AsyncSession, name: str) -> Tag | None:
     return await session.scalar(select(Tag).where(Tag.name == key))  # type: ignore[no-any-return]
 
 
+async def existing_tag(session: AsyncSession, name: str) -> Tag:
+    """The tag called ``name``: ``Invalid`` (422) when ``name`` is not a hashtag, ``NotFound``
+    when no such tag exists."""
+    valid_name(name)
+    tag = await find_tag(session, name)
+    if tag is None:
+        raise NotFound()
+    return tag
+
+
 async def ensure_tag(tx: Tx, name: str) -> Tag:
     """The tag called ``name``, created (unused: ``last_status_at`` stays empty) when new.
     Insert-or-ignore, as ``domain.statuses`` does, so two creators do not collide."""
@@ -65,11 +74,8 @@ async def ensure_tag(tx: Tx, name: str) -> Tag:
     s = tx.session
     tag = await s.scalar(select(Tag).where(Tag.name == key))
     if tag is None:
-        insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
-        await s.execute(
-            insert(Tag)
-            .values(id=new_id(), name=key, display_name=shown, created_at=datetime.now(timezone.utc))
-            .on_conflict_do_nothing(index_elements=["name"])
+        await insert_or_ignore(
+            s, Tag, ["name"], id=new_id(), name=key, display_name=shown, created_at=datetime.now(timezone.utc)
         )
         tag = await s.scalar(select(Tag).where(Tag.name == key))
     assert tag is not None
@@ -83,14 +89,17 @@ async def is_following(session: AsyncSession, account_id: int, tag_id: int) -> b
     return found is not None
 
 
-async def followed_tag_ids(session: AsyncSession, account_id: int, tag_ids: list[int]) -> set[int]:
+async def account_tag_ids(session: AsyncSession, model: Any, account_id: int, tag_ids: list[int]) -> set[int]:
+    """Which of ``tag_ids`` the account has a ``model`` row for (``TagFollow``, ``FeaturedTag``)."""
     if not tag_ids:
         return set()
     return set(
-        await session.scalars(
-            select(TagFollow.tag_id).where(TagFollow.account_id == account_id, TagFollow.tag_id.in_(tag_ids))
-        )
+        await session.scalars(select(model.tag_id).where(model.account_id == account_id, model.tag_id.in_(tag_ids)))
     )
+
+
+async def followed_tag_ids(session: AsyncSession, account_id: int, tag_ids: list[int]) -> set[int]:
+    return await account_tag_ids(session, TagFollow, account_id, tag_ids)
 
 
 async def followed_tag_names(session: AsyncSession, account_id: int) -> set[str]:
@@ -128,11 +137,9 @@ async def follow(tx: Tx, actor: Account, name: str) -> Tag:
     count = len(list(await s.scalars(select(TagFollow.id).where(TagFollow.account_id == actor.id).limit(MAX_FOLLOWED_TAGS))))
     if count >= MAX_FOLLOWED_TAGS:
         raise Invalid(f"Validation failed: You can follow at most {MAX_FOLLOWED_TAGS} hashtags")
-    insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
-    await s.execute(
-        insert(TagFollow)
-        .values(id=new_id(), account_id=actor.id, tag_id=tag.id, created_at=datetime.now(timezone.utc))
-        .on_conflict_do_nothing(index_elements=["account_id", "tag_id"])
+    await insert_or_ignore(
+        s, TagFollow, ["account_id", "tag_id"],
+        id=new_id(), account_id=actor.id, tag_id=tag.id, created_at=datetime.now(timezone.utc)
     )
     _changed(tx, actor.id)
     return tag
@@ -140,10 +147,7 @@ async def follow(tx: Tx, actor: Account, name: str) -> Tag:
 
 async def unfollow(tx: Tx, actor: Account, name: str) -> Tag:
     """Stop following the hashtag (idempotent). A tag that does not exist is 404."""
-    valid_name(name)
-    tag = await find_tag(tx.session, name)
-    if tag is None:
-        raise NotFound()
+    tag = await existing_tag(tx.session, name)
     res = await tx.session.execute(
         delete(TagFollow).where(TagFollow.account_id == actor.id, TagFollow.tag_id == tag.id)
     )

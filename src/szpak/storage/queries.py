@@ -210,6 +210,29 @@ async def fetch_raw(session: AsyncSession, statement: Executable, binds: dict[st
     return list((await session.execute(statement, binds)).all())  # type: ignore[call-overload]
 
 
+_INSERT_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
+async def insert_rows(session: AsyncSession, table: Any, rows: list[dict[str, Any]]) -> None:
+    """``INSERT`` ``rows`` into ``table`` in ``session``'s transaction: on SQLite one
+    ``executemany`` on the transaction's own sqlite3 connection (SQLAlchemy's executemany
+    machinery cost more than SQLite did), elsewhere a Core executemany. Only for columns
+    whose values need no type processing (ints, strings), every row with the same keys."""
+    if not rows:
+        return
+    await session.connection()  # a write session's transaction, begun if it was not yet
+    conn = await sqlite_connection(session)
+    if conn is None or session.info.get("raw_reader") is not None:
+        await session.execute(table.insert(), rows)
+        return
+    columns = tuple(rows[0])
+    sql = _INSERT_SQL.get((table.name, columns))
+    if sql is None:
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        _INSERT_SQL[(table.name, columns)] = sql
+    conn.executemany(sql, [tuple(row[c] for c in columns) for row in rows])
+
+
 def _busy(exc: sqlite3.OperationalError) -> bool:
     text = str(exc).lower()
     return "locked" in text or "busy" in text

@@ -12,6 +12,11 @@ The CSRF token and the page address the card's forms return to differ per reader
 and page; cards are drawn with process-random marks in their place, and the marks
 are replaced on the way out. So two readers whose view of a post is the same (most
 readers of a popular post: not favourited, not theirs) share one drawn card.
+
+On top of that, ``Cards.timeline`` remembers each reader's finished card per post with
+the entity it came from, and reuses it while the entity is equal and its relative time
+reads the same: a reloaded timeline builds no views at all (render.py's page frame
+takes the cards as they are).
 """
 
 from __future__ import annotations
@@ -31,7 +36,14 @@ from szpak.web.i18n import Formatter, parse_time
 CSRF_MARK = "csrf" + secrets.token_hex(12)
 NEXT_MARK = "next" + secrets.token_hex(12)
 
+#: Where a page frame (``render.py``) takes its timeline's cards.
+CARDS_MARK = "cards" + secrets.token_hex(12)
+
 EMPTY = Markup("")
+
+
+class FrameItems(list):  # type: ignore[type-arg]
+    """Stands for a listing's items while a page frame is drawn: ``cards()`` answers ``CARDS_MARK``."""
 
 
 def _filters(s: dict[str, Any], context: str | None) -> tuple[list[str], bool]:
@@ -177,18 +189,24 @@ class Cards:
     """Draws post cards for one language's environment: ``card(s, focused=, depth=)`` for
     one, ``cards(items)`` for a timeline (one call for the page, marks replaced once)."""
 
-    def __init__(self, env: Environment, capacity: int = 4096) -> None:
+    def __init__(self, env: Environment, capacity: int = 4096, memo_capacity: int = 4096) -> None:
         self.env = env
         self.capacity = capacity
+        self.memo_capacity = memo_capacity
         self._cards: OrderedDict[CardView, str] = OrderedDict()
+        #: (reader's language, zone, site, filter context, id, CSRF token, page; post id) -> (entity, relative time, card)
+        self._memo: dict[tuple[Any, ...], tuple[dict[str, Any], str, str, bytes]] = {}
 
     def draw(self, ctx: JinjaContext, view: CardView) -> str:
         """The card for ``view``, with the marks still in (the view is the key)."""
+        return self.draw_view(view, ctx["kind_labels"], ctx["visibility_labels"])
+
+    def draw_view(self, view: CardView, kind_labels: Any, visibility_labels: Any) -> str:
         html = self._cards.get(view)
         if html is None:
             html = self.env.get_template("parts/card.html").render(
-                c=view, csrf=CSRF_MARK, full_path=NEXT_MARK, kind_labels=ctx["kind_labels"],
-                visibility_labels=ctx["visibility_labels"],
+                c=view, csrf=CSRF_MARK, full_path=NEXT_MARK, kind_labels=kind_labels,
+                visibility_labels=visibility_labels,
             )
             self._cards[view] = html
             if len(self._cards) > self.capacity:
@@ -208,9 +226,55 @@ class Cards:
 
     @pass_context
     def many(self, ctx: JinjaContext, items: list[dict[str, Any]]) -> Markup:
-        reader = _reader(ctx)
-        views = [card_view(reader, s, False, 0) for s in items]
-        return self._personal(ctx, "".join(self.draw(ctx, view) for view in views if view is not None))
+        if type(items) is FrameItems:  # the page frame is being drawn: the cards go in later
+            return Markup(CARDS_MARK)
+        return Markup(self.timeline(
+            _reader(ctx), items, ctx["base_url"], ctx["kind_labels"], ctx["visibility_labels"], ctx["csrf"],
+            ctx["full_path"],
+        ))
+
+    def timeline(
+        self, reader: tuple[Formatter, Any, str | None, str | None, datetime], items: list[dict[str, Any]],
+        base_url: str, kind_labels: Any, visibility_labels: Any, csrf: str, full_path: str, *, as_bytes: bool = False,
+    ) -> Any:
+        """A timeline's cards, with the reader's CSRF token and page address in.
+
+        Each post's card is remembered, per reader, page and post, with the entity it was
+        drawn from (``s``, as the Presenter composed it for this reader) and its relative
+        time: when the page shows an equal entity at an equal relative time, the card is
+        the same and no view is built (misses go through the view cache, shared by all
+        readers). Equality of the whole entity (not an id or a version number) is the
+        test, so an edit, a count, a favourite, a new display name, a filter always draw
+        anew; comparing costs little, as the composed entity shares its values with the
+        entity cache's. A poll depends on the clock (it may close), so cards with one
+        always take the view path. ``as_bytes``: the UTF-8 text, kept encoded too, so a
+        page need not encode its cards every time."""
+        fmt, _local, me_id, context, now = reader
+        memo = self._memo
+        index = 3 if as_bytes else 2
+        next_path = str(escape(full_path))
+        prefix = (fmt.lang, fmt.tz_name, base_url, context, me_id, csrf, full_path)
+        out = []
+        for s in items:
+            st = s["reblog"] or s
+            key = None
+            if st.get("poll") is None:
+                ago = fmt.relative(st["created_at"], now)
+                key = (prefix, s["id"])
+                hit = memo.get(key)
+                if hit is not None and hit[1] == ago and hit[0] == s:
+                    out.append(hit[index])
+                    continue
+            view = card_view(reader, s, False, 0)
+            html = "" if view is None else self.draw_view(view, kind_labels, visibility_labels)
+            html = html.replace(CSRF_MARK, csrf).replace(NEXT_MARK, next_path)
+            encoded = html.encode()
+            if key is not None:
+                if key not in memo and len(memo) >= self.memo_capacity:
+                    del memo[next(iter(memo))]
+                memo[key] = (s, ago, html, encoded)
+            out.append(encoded if as_bytes else html)
+        return (b"" if as_bytes else "").join(out)  # type: ignore[attr-defined]
 
 
 class Composer:

@@ -176,6 +176,12 @@ class Formatter:
         return out
 
 
+@lru_cache(maxsize=1024)
+def formatter(lang: str, tz: str = DEFAULT_TIMEZONE) -> Formatter:
+    """The Formatter for a language and zone, made once (it holds no per-request state)."""
+    return Formatter(lang, tz)
+
+
 def parse_time(value: datetime | str | None) -> datetime | None:
     if value is None or value == "":
         return None

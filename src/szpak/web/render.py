@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime, timezone
 from collections.abc import Callable
 from functools import cache, lru_cache
 from pathlib import Path
@@ -29,7 +30,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Match
 
 from szpak.domain.formatting import sanitize
-from szpak.web.cards import Cards, Composer, Parts
+from szpak.web.cards import CARDS_MARK, Cards, Composer, FrameItems, Parts
 from szpak.web.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Formatter, translations
 from szpak.web.icons import SPRITE, icon
 from szpak.web.session import Visitor, apply_cookies, get_ctx, visitor, web_state
@@ -220,16 +221,39 @@ def media_uploads(request: Request) -> bool:
     return state.media_uploads
 
 
+def _me(request: Request, v: Visitor) -> dict[str, Any] | None:
+    """The reader's Account entity, rendered once per loaded account object: the session
+    cache hands out the same object until it reloads it (at most 30 s, or at once when the
+    account changes), so the rendering is reused exactly as long as its source is."""
+    account = v.account
+    if account is None:
+        return None
+    renderer = request.app.state.renderer
+    memo = web_state(request).me
+    hit = memo.get(account.id)
+    if hit is not None and hit[0] is account and hit[1] is renderer:
+        return hit[2]  # type: ignore[no-any-return]
+    if len(memo) >= 10_000:
+        memo.clear()
+    data = renderer.account(account)
+    memo[account.id] = (account, renderer, data)
+    return data  # type: ignore[no-any-return]
+
+
 def base_context(request: Request, v: Visitor) -> dict[str, Any]:
     settings = get_ctx(request).settings
-    renderer = request.app.state.renderer
-    full_path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    path = request.scope["path"]
+    if request.scope.get("query_string") or "?" in path or "#" in path or "\\" in path:
+        path = request.url.path  # quoting as Starlette's URL does it (building one costs ~15 us)
+        full_path = path + (f"?{request.url.query}" if request.url.query else "")
+    else:
+        full_path = path
     return {
         "v": v,
-        "me": renderer.account(v.account) if v.account is not None else None,
+        "me": _me(request, v),
         "csrf": v.csrf,
         "lang": v.lang,
-        "path": request.url.path,
+        "path": path,
         "full_path": full_path,
         #: Where log-in and the language switch return to (pages may narrow it).
         "return_path": full_path,
@@ -256,6 +280,81 @@ async def page(request: Request, template: str, *, status: int = 200, **context:
 def render_for(request: Request, v: Visitor, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
     """Synchronous rendering for a reader already loaded (the OAuth hook is synchronous)."""
     html = environment(v.lang).get_template(template).render({**base_context(request, v), **context})
+    response = HTMLResponse(html, status_code=status, headers=HTML_HEADERS)
+    apply_cookies(request, response, v)
+    return response
+
+
+#: Context values a frame's key leaves out: the reader (its parts that show are added by
+#: ``_frame_key``), the listing (its cards are spliced in), and per-process constants.
+_FRAME_SKIP = frozenset({"v", "me", "local", "listing", "kind_labels", "visibility_labels"})
+_SCALARS = (str, int, bool, float, type(None))
+FRAME_CAPACITY = 2048
+_frames: dict[tuple[Any, ...], tuple[bytes, bytes]] = {}
+
+
+def _frame_key(template: str, ctx: dict[str, Any]) -> tuple[Any, ...] | None:
+    """Everything a timeline page's frame shows, as a key (None: a value that cannot be one).
+
+    The frame is the page around the cards: ``base.html``, the header, compose box and
+    footer. It reads the scalar context values (the reader's CSRF token, language, path,
+    settings...), of the reader's account its id, URL, avatar and handle, and of the
+    visitor the page token and membership (base.html); of the listing only whether it has
+    items and the next page. All of that is the key, so the frame is reused exactly while
+    nothing it shows changes: per reader and language, and a new avatar or handle, a new
+    session or a language switch is simply another key."""
+    parts: list[Any] = [template]
+    for name, value in ctx.items():
+        if name in _FRAME_SKIP:
+            continue
+        if type(value) not in _SCALARS:
+            return None
+        parts.append((name, value))
+    v, me, listing = ctx["v"], ctx["me"], ctx["listing"]
+    signed_in = v.signed_in
+    parts.append((
+        v.lang, v.fmt.tz_name, signed_in.token if signed_in else None, signed_in.member if signed_in else None,
+        (me["id"], me["url"], me["avatar"], me["acct"]) if me is not None else None,
+        bool(listing.items), listing.next_max_id,
+    ))
+    return tuple(parts)
+
+
+def render_timeline(request: Request, v: Visitor, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+    """A timeline page (``context["listing"]``) as a cached frame with its cards spliced in.
+
+    The frame is drawn once per ``_frame_key`` with ``cards()`` answering a mark, and kept
+    split at it; each request then only adds the cards (``Cards.timeline``: cached per post
+    and reader) with the reader's CSRF token and page address. The result is the same
+    text a full render gives (tests/web/test_card_cache.py)."""
+    ctx = {**base_context(request, v), **context}
+    key = _frame_key(template, ctx)
+    env = environment(v.lang)
+    html: str | bytes
+    if key is None:
+        html = env.get_template(template).render(ctx)
+    else:
+        frame = _frames.get(key)
+        listing = ctx["listing"]
+        if frame is None:
+            stand_in = type(listing)(FrameItems([None] if listing.items else []), listing.next_max_id)
+            head, mark, tail = env.get_template(template).render({**ctx, "listing": stand_in}).partition(CARDS_MARK)
+            frame = (head.encode(), tail.encode()) if mark else None
+            if frame is not None:
+                if len(_frames) >= FRAME_CAPACITY:
+                    del _frames[next(iter(_frames))]
+                _frames[key] = frame
+        if frame is None:
+            html = env.get_template(template).render(ctx)
+        else:
+            me = ctx["me"]
+            cards: Cards = env.globals["card"]  # type: ignore[assignment]
+            body = cards.timeline(
+                (v.fmt, ctx["local"], me["id"] if me is not None else None, ctx.get("filter_context"), datetime.now(timezone.utc)),
+                listing.items, ctx["base_url"], KIND_LABELS, VISIBILITY_LABELS, ctx["csrf"], ctx["full_path"],
+                as_bytes=True,
+            )
+            html = b"".join((frame[0], body, frame[1]))
     response = HTMLResponse(html, status_code=status, headers=HTML_HEADERS)
     apply_cookies(request, response, v)
     return response

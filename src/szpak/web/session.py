@@ -39,7 +39,7 @@ from szpak.domain.oauth import hash_token
 from szpak.storage.models import AccessToken, Account, User, WebSession
 from szpak.storage.models.listening import OrganisationMember
 from szpak.storage.models.base import UTCDateTime
-from szpak.web.i18n import LANGUAGES, Formatter, negotiate, valid_timezone
+from szpak.web.i18n import LANGUAGES, Formatter, formatter, negotiate, valid_timezone
 from szpak.web.keys import Keys, sha256_hex
 from szpak.web.ratelimit import LoginGuard
 
@@ -106,6 +106,8 @@ class WebState:
     web_app_id: int | None = None
     #: Whether the server takes uploads (``POST /api/v2/media``); found on the first page.
     media_uploads: bool | None = None
+    #: The reader's rendered Account entity per account id, with the object it was rendered from (render.py).
+    me: dict[int, tuple[Any, Any, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -224,7 +226,7 @@ async def visitor(request: Request) -> Visitor:
             cookies.append((SESSION_COOKIE, "", 0))
     lang = choose_language(request, signed_in.user if signed_in else None, settings.default_locale)
     tz = valid_timezone(request.cookies.get(TZ_COOKIE))
-    v = Visitor(signed_in, lang, tz, keys.derive("csrf", seed), Formatter(lang, tz), cookies)
+    v = Visitor(signed_in, lang, tz, keys.derive("csrf", seed), formatter(lang, tz), cookies)
     request.state.web_visitor = v
     return v
 

@@ -435,15 +435,20 @@ async def _collection_hidden(session: AsyncSession, account: Account, viewer_id:
     return blocked is not None
 
 
+async def collection_shown(ctx: Context, account_id: int, viewer_id: int | None) -> bool:
+    """Whether the account's followers, following and endorsements may be listed to the viewer
+    (404 for an account the viewer cannot see)."""
+    async with ctx.read() as s:
+        account = await visible_account(s, account_id, viewer_id)
+        return not await _collection_hidden(s, account, viewer_id)
+
+
 async def _collection(
     request: Request, response: Response, ctx: Context, account_id: str, viewer: Viewer | None, page: Page, *, followers: bool
 ) -> Any:
-    vid = viewer_account_id(viewer)
     aid = parse_id(account_id)
-    async with ctx.read() as s:
-        account = await visible_account(s, aid, vid)
-        if await _collection_hidden(s, account, vid):
-            return []
+    if not await collection_shown(ctx, aid, viewer_account_id(viewer)):
+        return []
     other = Follow.account_id if followers else Follow.target_account_id
     mine = Follow.target_account_id if followers else Follow.account_id
     q = (
@@ -529,6 +534,19 @@ async def follow(
     return await relationship_of(request, ctx, viewer.account_id, target)
 
 
+async def act_on_account(
+    request: Request, ctx: Context, viewer: Viewer, account_id: str, action: Any
+) -> dict[str, Any]:
+    """Run one graph action ``action(tx, actor, target)`` on the account, answer with the
+    Relationship as it stands afterwards."""
+    target = parse_id(account_id)
+    async with ctx.tx() as tx:
+        actor = await viewer.account(tx.session)
+        await action(tx, actor, target)
+    assert viewer.account_id is not None
+    return await relationship_of(request, ctx, viewer.account_id, target)
+
+
 def _simple_action(path: str, scope: str, action: Any, doc: str) -> None:
     """Register ``POST /api/v1/accounts/{id}/<path>``: run one graph action, answer with the
     Relationship as it stands afterwards."""
@@ -536,12 +554,7 @@ def _simple_action(path: str, scope: str, action: Any, doc: str) -> None:
     async def endpoint(
         request: Request, account_id: str, viewer: Viewer = require(scope), ctx: Context = Depends(current_ctx)
     ) -> Any:
-        target = parse_id(account_id)
-        async with ctx.tx() as tx:
-            actor = await viewer.account(tx.session)
-            await action(tx, actor, target)
-        assert viewer.account_id is not None
-        return await relationship_of(request, ctx, viewer.account_id, target)
+        return await act_on_account(request, ctx, viewer, account_id, action)
 
     endpoint.__doc__ = doc
     endpoint.__name__ = path

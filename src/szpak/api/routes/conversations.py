@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from szpak.api.deps import Viewer, current_ctx, parse_id, require
+from szpak.api.deps import Viewer, current_ctx, own_id, parse_id, require
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.domain import conversations as actions
 from szpak.domain.context import Context
@@ -56,11 +56,6 @@ async def render_conversations(
     return out
 
 
-def _me(viewer: Viewer) -> int:
-    assert viewer.account_id is not None  # require() insists on a user
-    return viewer.account_id
-
-
 @router.get("/api/v1/conversations")
 async def index(
     request: Request,
@@ -69,7 +64,7 @@ async def index(
     viewer: Viewer = require("read:statuses"),
     ctx: Context = Depends(current_ctx),
 ) -> Any:
-    me = _me(viewer)
+    me = own_id(viewer)
     async with ctx.read() as s:
         rows = page.finish(list(await s.scalars(page.apply(actions.list_query(me), AccountConversation.last_status_id))))
         data = await render_conversations(request, s, rows, me)
@@ -81,7 +76,7 @@ async def index(
 async def destroy(conversation_id: str, viewer: Viewer = require("write:conversations"), ctx: Context = Depends(current_ctx)) -> Any:
     cid = parse_id(conversation_id)
     async with ctx.tx() as tx:
-        await actions.remove(tx, _me(viewer), cid)
+        await actions.remove(tx, own_id(viewer), cid)
     return {}
 
 
@@ -90,7 +85,7 @@ async def read(
     request: Request, conversation_id: str, viewer: Viewer = require("write:conversations"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     cid = parse_id(conversation_id)
-    me = _me(viewer)
+    me = own_id(viewer)
     async with ctx.tx() as tx:
         await actions.mark_read(tx, me, cid)
     async with ctx.read() as s:

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
-from szpak.api.deps import Viewer, current_ctx, require
+from szpak.api.deps import Viewer, current_ctx, own_id, require
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.api.params import Params, body
 from szpak.domain import domain_blocks as actions
@@ -22,11 +22,6 @@ class DomainParams(Params):
     domain: Any = None
 
 
-def _me(viewer: Viewer) -> int:
-    assert viewer.account_id is not None  # require() insists on a user
-    return viewer.account_id
-
-
 @router.get("/api/v1/domain_blocks")
 async def index(
     request: Request,
@@ -36,7 +31,7 @@ async def index(
     ctx: Context = Depends(current_ctx),
 ) -> Any:
     """The blocked domains (strings), most recent first, paged by the block's id."""
-    query = select(DomainBlock.id, DomainBlock.domain).where(DomainBlock.account_id == _me(viewer))
+    query = select(DomainBlock.id, DomainBlock.domain).where(DomainBlock.account_id == own_id(viewer))
     async with ctx.read() as s:
         rows = page.finish(list((await s.execute(page.apply(query, DomainBlock.id))).all()))
     link_header(request, response, [row[0] for row in rows])

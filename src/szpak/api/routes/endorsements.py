@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from szpak.api.deps import Viewer, current_ctx, maybe, parse_id, require, viewer_account_id
 from szpak.api.pagination import Page, page_params
-from szpak.api.routes.accounts import _collection_hidden, edge_page, relationship_of, visible_account
+from szpak.api.routes.accounts import act_on_account, collection_shown, edge_page
 from szpak.domain import endorsements as actions
 from szpak.domain.context import Context
 from szpak.domain.domain_blocks import not_domain_blocked_clause
@@ -24,21 +24,13 @@ router = APIRouter()
 @router.post("/api/v1/accounts/{account_id}/pin")
 async def pin(request: Request, account_id: str, viewer: Viewer = require("write:accounts"), ctx: Context = Depends(current_ctx)) -> Any:
     """Endorse an account the viewer follows; answers with the Relationship."""
-    target = parse_id(account_id)
-    async with ctx.tx() as tx:
-        await actions.pin(tx, await viewer.account(tx.session), target)
-    assert viewer.account_id is not None
-    return await relationship_of(request, ctx, viewer.account_id, target)
+    return await act_on_account(request, ctx, viewer, account_id, actions.pin)
 
 
 @router.post("/api/v1/accounts/{account_id}/unendorse")
 @router.post("/api/v1/accounts/{account_id}/unpin")
 async def unpin(request: Request, account_id: str, viewer: Viewer = require("write:accounts"), ctx: Context = Depends(current_ctx)) -> Any:
-    target = parse_id(account_id)
-    async with ctx.tx() as tx:
-        await actions.unpin(tx, await viewer.account(tx.session), target)
-    assert viewer.account_id is not None
-    return await relationship_of(request, ctx, viewer.account_id, target)
+    return await act_on_account(request, ctx, viewer, account_id, actions.unpin)
 
 
 @router.get("/api/v1/endorsements")
@@ -66,10 +58,8 @@ async def of_account(
     collections or blocks the viewer."""
     vid = viewer_account_id(viewer)
     aid = parse_id(account_id)
-    async with ctx.read() as s:
-        account = await visible_account(s, aid, vid)
-        if await _collection_hidden(s, account, vid):
-            return []
+    if not await collection_shown(ctx, aid, vid):
+        return []
     query = actions.endorsed_query(aid)
     if vid is not None:
         query = query.where(not_domain_blocked_clause(vid, Account))

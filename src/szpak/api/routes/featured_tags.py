@@ -11,9 +11,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import field_validator
 
-from szpak.api.deps import Viewer, current_ctx, parse_id, require
+from szpak.api.deps import Viewer, current_ctx, own_id, parse_id, require
 from szpak.api.params import Params, body
-from szpak.api.routes.followed_tags import render_tags
+from szpak.api.routes.followed_tags import act_on_tag, render_tags
 from szpak.api.serializers import Renderer
 from szpak.domain import featured_tags as actions
 from szpak.domain.context import Context
@@ -47,15 +47,10 @@ class FeatureParams(Params):
         return value
 
 
-def _me(viewer: Viewer) -> int:
-    assert viewer.account_id is not None  # require() insists on a user
-    return viewer.account_id
-
-
 @router.get("/api/v1/featured_tags")
 async def index(request: Request, viewer: Viewer = require("read:accounts"), ctx: Context = Depends(current_ctx)) -> Any:
     async with ctx.read() as s:
-        rows = await actions.featured_of(s, _me(viewer))
+        rows = await actions.featured_of(s, own_id(viewer))
     return [featured_entity(request.app.state.renderer, f) for f in rows]
 
 
@@ -69,15 +64,15 @@ async def create(
     async with ctx.tx() as tx:
         row = await actions.feature(tx, await viewer.account(tx.session), params.name)
     async with ctx.read() as s:
-        return featured_entity(request.app.state.renderer, await actions.one(s, _me(viewer), row))
+        return featured_entity(request.app.state.renderer, await actions.one(s, own_id(viewer), row))
 
 
 @router.get("/api/v1/featured_tags/suggestions")
 async def suggestions(request: Request, viewer: Viewer = require("read:accounts"), ctx: Context = Depends(current_ctx)) -> Any:
     """The viewer's most used hashtags not featured yet (Tag entities)."""
     async with ctx.read() as s:
-        tags = await actions.suggestions(s, _me(viewer))
-        return await render_tags(request, s, tags, _me(viewer))
+        tags = await actions.suggestions(s, own_id(viewer))
+        return await render_tags(request, s, tags, own_id(viewer))
 
 
 @router.delete("/api/v1/featured_tags/{featured_id}")
@@ -96,15 +91,12 @@ async def feature_tag(
     async with ctx.tx() as tx:
         row = await actions.feature(tx, await viewer.account(tx.session), name)
     async with ctx.read() as s:
-        tag = (await actions.one(s, _me(viewer), row)).tag
-        return (await render_tags(request, s, [tag], _me(viewer)))[0]
+        tag = (await actions.one(s, own_id(viewer), row)).tag
+        return (await render_tags(request, s, [tag], own_id(viewer)))[0]
 
 
 @router.post("/api/v1/tags/{name}/unfeature")
 async def unfeature_tag(
     request: Request, name: str, viewer: Viewer = require("write:accounts"), ctx: Context = Depends(current_ctx)
 ) -> Any:
-    async with ctx.tx() as tx:
-        tag = await actions.unfeature_name(tx, await viewer.account(tx.session), name)
-    async with ctx.read() as s:
-        return (await render_tags(request, s, [tag], _me(viewer)))[0]
+    return await act_on_tag(request, ctx, viewer, name, actions.unfeature_name)

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from szpak.api.deps import Viewer, current_ctx, parse_id, require
+from szpak.api.deps import Viewer, current_ctx, own_id, parse_id, require
 from szpak.api.params import Params, body
 from szpak.domain import filters as actions
 from szpak.domain.context import Context
@@ -31,11 +31,6 @@ def setup(app: FastAPI) -> None:
         app.state.presenter.filters = cache
 
     app.state.startup_hooks.append(start)
-
-
-def _me(viewer: Viewer) -> int:
-    assert viewer.account_id is not None  # require() insists on a user
-    return viewer.account_id
 
 
 # -- request bodies ------------------------------------------------------------------------
@@ -79,7 +74,7 @@ def _given(params: Params, name: str) -> Any:
 @router.get("/api/v2/filter_keywords/{keyword_id}", include_in_schema=False)
 async def show_keyword(keyword_id: str, viewer: Viewer = require(*READ), ctx: Context = Depends(current_ctx)) -> Any:
     async with ctx.read() as s:
-        _, row = await actions.owned_keyword(s, _me(viewer), parse_id(keyword_id))
+        _, row = await actions.owned_keyword(s, own_id(viewer), parse_id(keyword_id))
         return actions.keyword_entity(row)
 
 
@@ -93,7 +88,7 @@ async def update_keyword(
 ) -> Any:
     kid = parse_id(keyword_id)
     async with ctx.tx() as tx:
-        row = await actions.update_keyword(tx, _me(viewer), kid, keyword=params.keyword, whole_word=params.whole_word)
+        row = await actions.update_keyword(tx, own_id(viewer), kid, keyword=params.keyword, whole_word=params.whole_word)
         return actions.keyword_entity(row)
 
 
@@ -102,7 +97,7 @@ async def update_keyword(
 async def destroy_keyword(keyword_id: str, viewer: Viewer = require(*WRITE), ctx: Context = Depends(current_ctx)) -> Any:
     kid = parse_id(keyword_id)
     async with ctx.tx() as tx:
-        await actions.delete_keyword(tx, _me(viewer), kid)
+        await actions.delete_keyword(tx, own_id(viewer), kid)
     return {}
 
 
@@ -110,7 +105,7 @@ async def destroy_keyword(keyword_id: str, viewer: Viewer = require(*WRITE), ctx
 @router.get("/api/v2/filter_statuses/{filter_status_id}", include_in_schema=False)
 async def show_status(filter_status_id: str, viewer: Viewer = require(*READ), ctx: Context = Depends(current_ctx)) -> Any:
     async with ctx.read() as s:
-        _, row = await actions.owned_filter_status(s, _me(viewer), parse_id(filter_status_id))
+        _, row = await actions.owned_filter_status(s, own_id(viewer), parse_id(filter_status_id))
         return actions.status_entity(row)
 
 
@@ -121,7 +116,7 @@ async def destroy_status(
 ) -> Any:
     fsid = parse_id(filter_status_id)
     async with ctx.tx() as tx:
-        await actions.delete_filter_status(tx, _me(viewer), fsid)
+        await actions.delete_filter_status(tx, own_id(viewer), fsid)
     return {}
 
 
@@ -130,7 +125,7 @@ async def destroy_status(
 @router.get("/api/v2/filters")
 async def index(viewer: Viewer = require(*READ), ctx: Context = Depends(current_ctx)) -> Any:
     async with ctx.read() as s:
-        rows = await actions.filters_of(s, _me(viewer))
+        rows = await actions.filters_of(s, own_id(viewer))
         ids = [f.id for f in rows]
         keywords, statuses = await actions.keywords_of(s, ids), await actions.statuses_of(s, ids)
     return [actions.filter_entity(f, keywords[f.id], statuses[f.id]) for f in rows]
@@ -142,7 +137,7 @@ async def create(
 ) -> Any:
     async with ctx.tx() as tx:
         f = await actions.create_filter(
-            tx, _me(viewer), title=params.title, context=params.context, action=params.filter_action,
+            tx, own_id(viewer), title=params.title, context=params.context, action=params.filter_action,
             expires_in=params.expires_in, keywords=params.keywords_attributes,
         )
         return await actions.full_entity(tx.session, f)
@@ -151,7 +146,7 @@ async def create(
 @router.get("/api/v2/filters/{filter_id}")
 async def show(filter_id: str, viewer: Viewer = require(*READ), ctx: Context = Depends(current_ctx)) -> Any:
     async with ctx.read() as s:
-        return await actions.full_entity(s, await actions.owned_filter(s, _me(viewer), parse_id(filter_id)))
+        return await actions.full_entity(s, await actions.owned_filter(s, own_id(viewer), parse_id(filter_id)))
 
 
 @router.put("/api/v2/filters/{filter_id}")
@@ -164,7 +159,7 @@ async def update(
     fid = parse_id(filter_id)
     async with ctx.tx() as tx:
         f = await actions.update_filter(
-            tx, _me(viewer), fid, title=_given(params, "title"), context=_given(params, "context"),
+            tx, own_id(viewer), fid, title=_given(params, "title"), context=_given(params, "context"),
             action=_given(params, "filter_action"), expires_in=_given(params, "expires_in"),
             keywords=params.keywords_attributes,
         )
@@ -175,7 +170,7 @@ async def update(
 async def destroy(filter_id: str, viewer: Viewer = require(*WRITE), ctx: Context = Depends(current_ctx)) -> Any:
     fid = parse_id(filter_id)
     async with ctx.tx() as tx:
-        await actions.delete_filter(tx, _me(viewer), fid)
+        await actions.delete_filter(tx, own_id(viewer), fid)
     return {}
 
 
@@ -184,7 +179,7 @@ async def destroy(filter_id: str, viewer: Viewer = require(*WRITE), ctx: Context
 @router.get("/api/v2/filters/{filter_id}/keywords")
 async def keywords(filter_id: str, viewer: Viewer = require(*READ), ctx: Context = Depends(current_ctx)) -> Any:
     async with ctx.read() as s:
-        f = await actions.owned_filter(s, _me(viewer), parse_id(filter_id))
+        f = await actions.owned_filter(s, own_id(viewer), parse_id(filter_id))
         return [actions.keyword_entity(k) for k in (await actions.keywords_of(s, [f.id]))[f.id]]
 
 
@@ -197,7 +192,7 @@ async def add_keyword(
 ) -> Any:
     fid = parse_id(filter_id)
     async with ctx.tx() as tx:
-        row = await actions.add_keyword(tx, _me(viewer), fid, keyword=params.keyword, whole_word=params.whole_word)
+        row = await actions.add_keyword(tx, own_id(viewer), fid, keyword=params.keyword, whole_word=params.whole_word)
         return actions.keyword_entity(row)
 
 
@@ -206,7 +201,7 @@ async def add_keyword(
 @router.get("/api/v2/filters/{filter_id}/statuses")
 async def statuses(filter_id: str, viewer: Viewer = require(*READ), ctx: Context = Depends(current_ctx)) -> Any:
     async with ctx.read() as s:
-        f = await actions.owned_filter(s, _me(viewer), parse_id(filter_id))
+        f = await actions.owned_filter(s, own_id(viewer), parse_id(filter_id))
         return [actions.status_entity(row) for row in (await actions.statuses_of(s, [f.id]))[f.id]]
 
 
@@ -219,7 +214,7 @@ async def add_status(
 ) -> Any:
     fid = parse_id(filter_id)
     async with ctx.tx() as tx:
-        return actions.status_entity(await actions.add_status(tx, _me(viewer), fid, params.status_id))
+        return actions.status_entity(await actions.add_status(tx, own_id(viewer), fid, params.status_id))
 
 
 # -- v1 ------------------------------------------------------------------------------------
@@ -227,7 +222,7 @@ async def add_status(
 @router.get("/api/v1/filters")
 async def v1_index(viewer: Viewer = require(*READ), ctx: Context = Depends(current_ctx)) -> Any:
     async with ctx.read() as s:
-        rows = await actions.filters_of(s, _me(viewer))
+        rows = await actions.filters_of(s, own_id(viewer))
         keywords = await actions.keywords_of(s, [f.id for f in rows])
     return [actions.v1_entity(f, k) for f in rows for k in keywords[f.id]]
 
@@ -238,7 +233,7 @@ async def v1_create(
 ) -> Any:
     async with ctx.tx() as tx:
         f, k = await actions.v1_create(
-            tx, _me(viewer), phrase=params.phrase, context=params.context, irreversible=params.irreversible,
+            tx, own_id(viewer), phrase=params.phrase, context=params.context, irreversible=params.irreversible,
             whole_word=params.whole_word, expires_in=params.expires_in,
         )
         return actions.v1_entity(f, k)
@@ -247,7 +242,7 @@ async def v1_create(
 @router.get("/api/v1/filters/{keyword_id}")
 async def v1_show(keyword_id: str, viewer: Viewer = require(*READ), ctx: Context = Depends(current_ctx)) -> Any:
     async with ctx.read() as s:
-        f, k = await actions.owned_keyword(s, _me(viewer), parse_id(keyword_id))
+        f, k = await actions.owned_keyword(s, own_id(viewer), parse_id(keyword_id))
         return actions.v1_entity(f, k)
 
 
@@ -261,7 +256,7 @@ async def v1_update(
     kid = parse_id(keyword_id)
     async with ctx.tx() as tx:
         f, k = await actions.v1_update(
-            tx, _me(viewer), kid, phrase=params.phrase, context=params.context, irreversible=params.irreversible,
+            tx, own_id(viewer), kid, phrase=params.phrase, context=params.context, irreversible=params.irreversible,
             whole_word=params.whole_word, expires_in=_given(params, "expires_in"),
         )
         return actions.v1_entity(f, k)
@@ -271,5 +266,5 @@ async def v1_update(
 async def v1_destroy(keyword_id: str, viewer: Viewer = require(*WRITE), ctx: Context = Depends(current_ctx)) -> Any:
     kid = parse_id(keyword_id)
     async with ctx.tx() as tx:
-        await actions.v1_delete(tx, _me(viewer), kid)
+        await actions.v1_delete(tx, own_id(viewer), kid)
     return {}

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from szpak.api.deps import Viewer, current_ctx, require
+from szpak.api.deps import Viewer, current_ctx, own_id, require
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.domain import featured_tags as featured_actions
 from szpak.domain import tag_follows as actions
@@ -41,29 +41,27 @@ async def render_tags(request: Request, session: AsyncSession, tags: Sequence[Ta
     ]
 
 
-def _me(viewer: Viewer) -> int:
-    assert viewer.account_id is not None  # require() insists on a user
-    return viewer.account_id
+async def act_on_tag(request: Request, ctx: Context, viewer: Viewer, name: str, action: Any) -> dict[str, Any]:
+    """Run ``action(tx, actor, name)``, which answers with the Tag, then render that Tag as the
+    viewer sees it afterwards (``following``, ``featuring``)."""
+    async with ctx.tx() as tx:
+        tag = await action(tx, await viewer.account(tx.session), name)
+    async with ctx.read() as s:
+        return (await render_tags(request, s, [tag], own_id(viewer)))[0]
 
 
 @router.post("/api/v1/tags/{name}/follow")
 async def follow(
     request: Request, name: str, viewer: Viewer = require("write:follows"), ctx: Context = Depends(current_ctx)
 ) -> Any:
-    async with ctx.tx() as tx:
-        tag = await actions.follow(tx, await viewer.account(tx.session), name)
-    async with ctx.read() as s:
-        return (await render_tags(request, s, [tag], _me(viewer)))[0]
+    return await act_on_tag(request, ctx, viewer, name, actions.follow)
 
 
 @router.post("/api/v1/tags/{name}/unfollow")
 async def unfollow(
     request: Request, name: str, viewer: Viewer = require("write:follows"), ctx: Context = Depends(current_ctx)
 ) -> Any:
-    async with ctx.tx() as tx:
-        tag = await actions.unfollow(tx, await viewer.account(tx.session), name)
-    async with ctx.read() as s:
-        return (await render_tags(request, s, [tag], _me(viewer)))[0]
+    return await act_on_tag(request, ctx, viewer, name, actions.unfollow)
 
 
 @router.get("/api/v1/followed_tags")
@@ -75,10 +73,10 @@ async def followed_tags(
     ctx: Context = Depends(current_ctx),
 ) -> Any:
     """The tags the viewer follows, most recently followed first, paged by the follow's id."""
-    query = select(TagFollow.id, Tag).join(Tag, Tag.id == TagFollow.tag_id).where(TagFollow.account_id == _me(viewer))
+    query = select(TagFollow.id, Tag).join(Tag, Tag.id == TagFollow.tag_id).where(TagFollow.account_id == own_id(viewer))
     async with ctx.read() as s:
         rows = page.finish(list((await s.execute(page.apply(query, TagFollow.id))).all()))
-        data = await render_tags(request, s, [tag for _, tag in rows], _me(viewer))
+        data = await render_tags(request, s, [tag for _, tag in rows], own_id(viewer))
     link_header(request, response, [fid for fid, _ in rows])
     return data
 

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import field_validator
 from sqlalchemy import BigInteger, Select, bindparam, or_, select
 
-from szpak.api.deps import Viewer, current_ctx, parse_id, require
+from szpak.api.deps import Viewer, current_ctx, own_id, parse_id, require
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.api.params import Params, body
 from szpak.api.responses import JSON
@@ -76,13 +76,8 @@ class AccountIds(Params):
         return out
 
 
-def _me(viewer: Viewer) -> int:
-    assert viewer.account_id is not None  # require() insists on a user
-    return viewer.account_id
-
-
 async def _actor(tx: Any, viewer: Viewer) -> Account:
-    account = await tx.session.get(Account, _me(viewer))
+    account = await tx.session.get(Account, own_id(viewer))
     assert account is not None
     return account  # type: ignore[no-any-return]
 
@@ -92,7 +87,7 @@ async def _actor(tx: Any, viewer: Viewer) -> Account:
 @router.get("/api/v1/lists")
 async def index(viewer: Viewer = require("read:lists"), ctx: Context = Depends(current_ctx)) -> Any:
     async with ctx.read() as s:
-        return [list_entity(row) for row in await actions.lists_of(s, _me(viewer))]
+        return [list_entity(row) for row in await actions.lists_of(s, own_id(viewer))]
 
 
 @router.post("/api/v1/lists")
@@ -110,7 +105,7 @@ async def create(
 @router.get("/api/v1/lists/{list_id}")
 async def show(list_id: str, viewer: Viewer = require("read:lists"), ctx: Context = Depends(current_ctx)) -> Any:
     async with ctx.read() as s:
-        return list_entity(await actions.owned_list(s, _me(viewer), parse_id(list_id)))
+        return list_entity(await actions.owned_list(s, own_id(viewer), parse_id(list_id)))
 
 
 @router.put("/api/v1/lists/{list_id}")
@@ -160,7 +155,7 @@ async def members(
         .where(ListAccount.list_id == lid, Account.suspended_at.is_(None))
     )
     async with ctx.read() as s:
-        await actions.owned_list(s, _me(viewer), lid)
+        await actions.owned_list(s, own_id(viewer), lid)
         if _limit_zero(request):
             ids = list(await s.scalars(query.order_by(Account.id.desc())))
         else:
@@ -243,7 +238,7 @@ async def timeline(
     viewer: Viewer = require("read:lists"),
     ctx: Context = Depends(current_ctx),
 ) -> Any:
-    me, lid = _me(viewer), parse_id(list_id)
+    me, lid = own_id(viewer), parse_id(list_id)
     async with ctx.read() as s:
         row = await actions.owned_list(s, me, lid)
         binds = {**_page_binds(page), "list_id": lid, "viewer": me, "now": datetime.now(timezone.utc)}

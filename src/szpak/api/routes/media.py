@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.responses import FileResponse
 from starlette.routing import Route
 
-from szpak.api.deps import Viewer, current_ctx, parse_id, require
+from szpak.api.deps import Viewer, current_ctx, own_id, parse_id, require
 from szpak.api.errors import error_response
 from szpak.api.params import Params, body
 from szpak.domain import media as actions
@@ -47,11 +47,6 @@ def _given(value: Any) -> Any:
     return None if value is None or value == "" else value
 
 
-def _me(viewer: Viewer) -> int:
-    assert viewer.account_id is not None  # require() insists on a user
-    return viewer.account_id
-
-
 async def _upload(request: Request, params: UploadParams, viewer: Viewer, ctx: Context) -> Any:
     upload = _given(params.file)
     if upload is None:
@@ -60,7 +55,7 @@ async def _upload(request: Request, params: UploadParams, viewer: Viewer, ctx: C
     focus = actions.parse_focus(params.focus)
     prepared = await actions.prepare_upload(ctx.settings, upload, _given(params.thumbnail))
     async with ctx.tx() as tx:
-        media = await actions.create_media(tx, _me(viewer), prepared, description=description, focus=focus)
+        media = await actions.create_media(tx, own_id(viewer), prepared, description=description, focus=focus)
     return request.app.state.renderer.media_attachment(media)
 
 
@@ -88,7 +83,7 @@ async def show(
 ) -> Any:
     mid = parse_id(media_id)
     async with ctx.read() as session:
-        media = await actions.own_unattached(session, _me(viewer), mid)
+        media = await actions.own_unattached(session, own_id(viewer), mid)
     return request.app.state.renderer.media_attachment(media)
 
 
@@ -105,7 +100,7 @@ async def update(
     preview = await actions.prepare_thumbnail(ctx.settings, thumbnail) if thumbnail is not None else None
     async with ctx.tx() as tx:
         media = await actions.update_media(
-            tx, _me(viewer), mid, description=description, focus=focus, thumbnail=preview
+            tx, own_id(viewer), mid, description=description, focus=focus, thumbnail=preview
         )
     return request.app.state.renderer.media_attachment(media)
 
@@ -115,7 +110,7 @@ async def delete(media_id: str, viewer: Viewer = require("write:media"), ctx: Co
     """Delete an upload no post uses (422 while one does)."""
     mid = parse_id(media_id)
     async with ctx.tx() as tx:
-        await actions.delete_media(tx, _me(viewer), mid)
+        await actions.delete_media(tx, own_id(viewer), mid)
     return {}
 
 

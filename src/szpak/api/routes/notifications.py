@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field, field_validator
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from szpak.api.deps import current_ctx, Viewer, parse_id, require
@@ -61,9 +61,25 @@ class NotificationFilter(Params):
     def _lists(cls, value: Any) -> Any:
         return _as_list(value)
 
+    def notifications_query(self, me: int) -> Select[Any]:
+        """The viewer's notifications narrowed by ``types``, ``exclude_types`` and ``account_id``."""
+        return notify.notifications_query(
+            me, types=self.types, exclude_types=self.exclude_types, from_account_id=_account_filter(self.account_id)
+        )
+
 
 class UnreadFilter(NotificationFilter):
     limit: int = Field(100, ge=1)
+
+
+async def after_marker(session: AsyncSession, me: int, q: Select[Any]) -> Select[Any]:
+    """``q`` narrowed to the notifications after the viewer's ``notifications`` marker."""
+    last_read = await session.scalar(
+        select(Marker.last_read_id).where(Marker.account_id == me, Marker.timeline == "notifications")
+    )
+    if last_read is not None:
+        q = q.where(Notification.id > last_read)
+    return q
 
 
 async def render_notifications(
@@ -106,9 +122,7 @@ async def list_notifications(
 ) -> Any:
     me = viewer.account_id
     assert me is not None
-    q = notify.notifications_query(
-        me, types=params.types, exclude_types=params.exclude_types, from_account_id=_account_filter(params.account_id)
-    )
+    q = params.notifications_query(me)
     async with ctx.read() as s:
         rows = page.finish(list(await s.scalars(page.apply(q, Notification.id))))
         rendered = await render_notifications(request.app.state.renderer, s, rows, me)
@@ -127,15 +141,9 @@ async def unread_count(
     me = viewer.account_id
     assert me is not None
     cap = min(params.limit, 1000)
-    q = notify.notifications_query(
-        me, types=params.types, exclude_types=params.exclude_types, from_account_id=_account_filter(params.account_id)
-    )
+    q = params.notifications_query(me)
     async with ctx.read() as s:
-        last_read = await s.scalar(
-            select(Marker.last_read_id).where(Marker.account_id == me, Marker.timeline == "notifications")
-        )
-        if last_read is not None:
-            q = q.where(Notification.id > last_read)
+        q = await after_marker(s, me, q)
         capped = q.with_only_columns(Notification.id).limit(cap).subquery()
         count = await s.scalar(select(func.count()).select_from(capped))
     return {"count": int(count or 0)}

@@ -26,15 +26,15 @@ from pydantic import Field, field_validator
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from szpak.api.deps import Viewer, current_ctx, require
+from szpak.api.deps import Viewer, current_ctx, own_id, require
 from szpak.api.pagination import Page, link_header, page_params
 from szpak.api.params import query
-from szpak.api.routes.notifications import NotificationFilter, _account_filter, _as_list
+from szpak.api.routes.notifications import NotificationFilter, _as_list, after_marker
 from szpak.api.serializers import iso
 from szpak.domain import notify
 from szpak.domain.context import Context
 from szpak.domain.errors import NotFound
-from szpak.storage.models import Marker, Notification
+from szpak.storage.models import Notification
 
 router = APIRouter()
 
@@ -205,11 +205,6 @@ async def _results(
     return out
 
 
-def _me(viewer: Viewer) -> int:
-    assert viewer.account_id is not None  # require() insists on a user
-    return viewer.account_id
-
-
 @router.get("/api/v2/notifications")
 async def list_groups(
     request: Request,
@@ -219,10 +214,8 @@ async def list_groups(
     viewer: Viewer = require("read:notifications"),
     ctx: Context = Depends(current_ctx),
 ) -> Any:
-    me = _me(viewer)
-    q = notify.notifications_query(
-        me, types=params.types, exclude_types=params.exclude_types, from_account_id=_account_filter(params.account_id)
-    )
+    me = own_id(viewer)
+    q = params.notifications_query(me)
     async with ctx.read() as s:
         groups, bounds = await _page_groups(s, q, page, params.groupable())
         out = await _results(
@@ -239,17 +232,11 @@ async def unread_group_count(
     ctx: Context = Depends(current_ctx),
 ) -> Any:
     """Groups with a notification after the ``notifications`` marker, capped at ``limit`` (≤ 1000)."""
-    me = _me(viewer)
+    me = own_id(viewer)
     cap = min(params.limit, 1000)
-    q = notify.notifications_query(
-        me, types=params.types, exclude_types=params.exclude_types, from_account_id=_account_filter(params.account_id)
-    )
+    q = params.notifications_query(me)
     async with ctx.read() as s:
-        last_read = await s.scalar(
-            select(Marker.last_read_id).where(Marker.account_id == me, Marker.timeline == "notifications")
-        )
-        if last_read is not None:
-            q = q.where(Notification.id > last_read)
+        q = await after_marker(s, me, q)
         keys = q.with_only_columns(*notify.group_columns(params.groupable())).distinct().limit(cap).subquery()
         count = await s.scalar(select(func.count()).select_from(keys))
     return {"count": int(count or 0)}
@@ -275,7 +262,7 @@ async def _group(s: AsyncSession, me: int, group_key: str) -> Group:
 async def show_group(
     request: Request, group_key: str, viewer: Viewer = require("read:notifications"), ctx: Context = Depends(current_ctx)
 ) -> Any:
-    me = _me(viewer)
+    me = own_id(viewer)
     async with ctx.read() as s:
         out = await _results(request, s, me, [await _group(s, me, group_key)], page=False, partial=False)
     if not out["notification_groups"]:
@@ -287,7 +274,7 @@ async def show_group(
 async def dismiss_group(
     group_key: str, viewer: Viewer = require("write:notifications"), ctx: Context = Depends(current_ctx)
 ) -> Any:
-    me = _me(viewer)
+    me = own_id(viewer)
     async with ctx.tx() as tx:
         await notify.dismiss_group(tx, me, group_key)
     return {}
@@ -298,7 +285,7 @@ async def group_accounts(
     request: Request, group_key: str, viewer: Viewer = require("read:notifications"), ctx: Context = Depends(current_ctx)
 ) -> Any:
     """The accounts behind a group's notifications, most recent first (at most 80)."""
-    me = _me(viewer)
+    me = own_id(viewer)
     async with ctx.read() as s:
         group = await _group(s, me, group_key)
         wanted = group.accounts[:MAX_GROUP_ACCOUNTS]

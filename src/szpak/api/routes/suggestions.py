@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field, field_validator
 
-from szpak.api.deps import Viewer, current_ctx, maybe, parse_id, require, viewer_account_id
+from szpak.api.deps import Viewer, current_ctx, maybe, own_id, parse_id, require, viewer_account_id
 from szpak.api.params import Params, query
 from szpak.domain import suggestions as actions
 from szpak.domain.context import Context
@@ -25,16 +25,11 @@ def _limit(request: Request, default: int = 40, maximum: int = 80) -> int:
     return max(1, min(n, maximum))
 
 
-def _me(viewer: Viewer) -> int:
-    assert viewer.account_id is not None  # require() insists on a user
-    return viewer.account_id
-
-
 @router.get("/api/v2/suggestions")
 async def suggestions_v2(request: Request, viewer: Viewer = require("read"), ctx: Context = Depends(current_ctx)) -> Any:
     """Suggestion entities: ``sources`` (Mastodon 4.3) and the older ``source``."""
     async with ctx.read() as s:
-        found = await actions.suggestions(s, _me(viewer), _limit(request))
+        found = await actions.suggestions(s, own_id(viewer), _limit(request))
         accounts = await request.app.state.presenter.accounts(s, {x.account.id for x in found})
     return [
         {"source": x.source, "sources": x.sources, "account": accounts[x.account.id]}
@@ -46,7 +41,7 @@ async def suggestions_v2(request: Request, viewer: Viewer = require("read"), ctx
 async def suggestions_v1(request: Request, viewer: Viewer = require("read"), ctx: Context = Depends(current_ctx)) -> Any:
     """The same suggestions as plain accounts (Mastodon's deprecated v1 shape)."""
     async with ctx.read() as s:
-        found = await actions.suggestions(s, _me(viewer), _limit(request))
+        found = await actions.suggestions(s, own_id(viewer), _limit(request))
         accounts = await request.app.state.presenter.accounts(s, {x.account.id for x in found})
     return [accounts[x.account.id] for x in found if x.account.id in accounts]
 

@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from szpak.web import reads
 from szpak.web.forms import login_redirect, parse_max_id, see_other
-from szpak.web.render import page
+from szpak.web.render import page, render_timeline
 from szpak.web.session import get_ctx, visitor
 
 router = APIRouter()
@@ -31,8 +31,8 @@ async def home(request: Request) -> Response:
         return login_redirect(request)
     async with get_ctx(request).read() as s:
         listing = await reads.home(s, request.app.state.presenter, v.account_id, parse_max_id(request))
-    return await page(
-        request, "home.html", page_name="home", listing=listing, live="home", filter_context="home",
+    return render_timeline(
+        request, v, "home.html", page_name="home", listing=listing, live="home", filter_context="home",
         default_visibility=v.user.default_visibility if v.user else "public",
     )
 

@@ -1,0 +1,29 @@
+"""Response assertions shared by the API tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def ok(r: Any) -> Any:
+    """The JSON body of a 200 response."""
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def error(r: Any, status: int) -> str:
+    """The ``error`` text of a response with ``status``, which must be a non-empty string."""
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert isinstance(body.get("error"), str) and body["error"], body
+    return body["error"]  # type: ignore[no-any-return]
+
+
+def links(r: Any) -> dict[str, str]:
+    """rel → URL from a Link header."""
+    out = {}
+    for part in r.headers.get("link", "").split(","):
+        url, _, rel = part.partition(";")
+        if url.strip():
+            out[rel.strip().removeprefix('rel="').removesuffix('"')] = url.strip()[1:-1]
+    return out
