@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from szpak.domain import interactions, relationships, statuses
 from szpak.domain.statuses import StatusDraft
 
 from .domain_steps import act, suspend
+from .helpers import read_statements
 from .mastodon_schema import assert_entity
 
 
@@ -178,23 +178,13 @@ async def test_a_page_costs_the_same_queries_whatever_its_length(client):
     for u in users:
         await u.post_status("@alice hej")
         await act(client, u, relationships.follow, int(alice.id))
-    engine = client.app.state.ctx.db.read_engine.sync_engine
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
     await _list(alice, "?limit=1")  # warm the token cache
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        statements.clear()
+    with read_statements(client) as statements:
         assert len(await _list(alice, "?limit=2")) == 2
         small = len(statements)
         statements.clear()
         assert len(await _list(alice, "?limit=12")) == 12
         large = len(statements)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert small == large
 
 

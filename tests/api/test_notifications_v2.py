@@ -7,12 +7,12 @@ import copy
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from szpak.domain import interactions, notify, relationships, statuses
 from szpak.storage.models import Notification
 
 from .domain_steps import act, suspend
+from .helpers import read_statements
 from .mastodon_schema import assert_entity
 
 
@@ -307,23 +307,13 @@ async def test_a_page_costs_the_same_queries_whatever_its_length(client):
         post = await alice.post_status(f"Wpis dla {u.username}")
         await act(client, u, interactions.favourite, int(post["id"]))
         await u.post_status("@alice hej")
-    engine = client.app.state.ctx.db.read_engine.sync_engine
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
     await _grouped(alice, "?limit=1")  # warm the token cache
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        statements.clear()
+    with read_statements(client) as statements:
         assert len((await _grouped(alice, "?limit=2&max_id=" + str(2**62)))["notification_groups"]) == 2
         small = len(statements)
         statements.clear()
         assert len((await _grouped(alice, "?limit=12&max_id=" + str(2**62)))["notification_groups"]) == 12
         large = len(statements)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert small == large
 
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 
 from szpak.storage.models import Account, Follow, Job, Mute, Notification
 
+from .helpers import read_statements
 from .mastodon_schema import assert_entity
 
 SPEC_KEYS = {
@@ -30,23 +29,6 @@ async def rel(user: Any, other: Any) -> dict[str, Any]:
 
 async def account(client: Any, user: Any) -> dict[str, Any]:
     return (await client.get(f"/api/v1/accounts/{user.id}")).json()  # type: ignore[no-any-return]
-
-
-@contextmanager
-def count_queries(client: Any) -> Iterator[list[str]]:
-    """Statements run on the read engine while the block runs."""
-    seen: list[str] = []
-    engine = client.app.state.ctx.db.read_engine.sync_engine
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 # -- follow / unfollow ----------------------------------------------------------------------
@@ -389,10 +371,10 @@ async def test_relationships_cost_does_not_grow_with_ids(client):
     others = [await client.make_user(f"u{i}") for i in range(12)]
     for other in others[::2]:
         await alice.follow(other)
-    with count_queries(client) as one:
+    with read_statements(client, selects_only=True) as one:
         r = await alice.get("/api/v1/accounts/relationships", params={"id[]": others[0].id})
         assert r.status_code == 200
-    with count_queries(client) as many:
+    with read_statements(client, selects_only=True) as many:
         r = await alice.get("/api/v1/accounts/relationships", params=[("id[]", o.id) for o in others])
         assert len(r.json()) == 12
     assert len(many) == len(one), (len(one), len(many))

@@ -3,18 +3,17 @@ number of SQL statements per page of the home timeline."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from szpak.domain import relationships
 from szpak.storage.models import Mute
 
 from .domain_steps import act
+from .helpers import links, read_statements
 from .mastodon_schema import assert_entity
 
 
@@ -25,32 +24,6 @@ async def follow(client: Any, who: Any, whom: Any, **kw: Any) -> None:
 def ids(response: Any) -> list[str]:
     assert response.status_code == 200, response.text
     return [s["id"] for s in response.json()]
-
-
-def links(response: Any) -> dict[str, str]:
-    """rel → URL from a Link header."""
-    out = {}
-    for part in response.headers.get("link", "").split(","):
-        url, _, rel = part.partition(";")
-        if url.strip():
-            out[rel.strip().removeprefix('rel="').removesuffix('"')] = url.strip()[1:-1]
-    return out
-
-
-@contextmanager
-def count_statements(app: Any) -> Iterator[list[str]]:
-    """Collect every SQL statement sent through the read engine inside the block."""
-    engine = app.state.ctx.db.read_engine.sync_engine
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 # -- home -----------------------------------------------------------------------------------
@@ -298,7 +271,7 @@ async def test_home_timeline_runs_a_fixed_number_of_statements(client):
 
     counts = {}
     for limit in (2, 5, 20, 40):
-        with count_statements(client.app) as seen:
+        with read_statements(client) as seen:
             r = await me.get(f"/api/v1/timelines/home?limit={limit}")
         assert len(ids(r)) == min(limit, 21)
         counts[limit] = len(seen)
@@ -314,7 +287,7 @@ async def test_public_and_tag_timelines_run_a_fixed_number_of_statements(client)
     for path in ("/api/v1/timelines/public", "/api/v1/timelines/tag/liczenie"):
         counts = []
         for limit in (1, 10, 20):
-            with count_statements(client.app) as seen:
+            with read_statements(client) as seen:
                 assert len(ids(await client.get(f"{path}?limit={limit}"))) == limit
             counts.append(len(seen))
         assert len(set(counts)) == 1, (path, counts)

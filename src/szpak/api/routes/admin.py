@@ -152,6 +152,13 @@ def _text(value: str | None) -> str | None:
     return value or None
 
 
+async def _current(request: Request, ctx: Context, account_id: int) -> dict[str, Any]:
+    """The account's ``Admin::Account`` as it stands now (404 when there is no such account)."""
+    async with ctx.read() as s:
+        account, _ = await moderation.target_account(s, account_id)
+        return await admin_account(request, s, account)
+
+
 async def _account_page(
     request: Request, response: Response, ctx: Context, q: Select[Any], page: Page
 ) -> list[dict[str, Any]]:
@@ -230,9 +237,7 @@ async def accounts_v2(
 async def account_show(
     request: Request, account_id: str, viewer: Viewer = READ_ACCOUNTS, ctx: Context = Depends(current_ctx)
 ) -> Any:
-    async with ctx.read() as s:
-        account, _ = await moderation.target_account(s, parse_id(account_id))
-        return await admin_account(request, s, account)
+    return await _current(request, ctx, parse_id(account_id))
 
 
 # -- account actions -----------------------------------------------------------------------
@@ -315,9 +320,7 @@ async def account_reject(
     request: Request, account_id: str, viewer: Viewer = WRITE_ACCOUNTS, ctx: Context = Depends(current_ctx)
 ) -> Any:
     aid = parse_id(account_id)
-    async with ctx.read() as s:
-        account, _ = await moderation.target_account(s, aid)
-        before = await admin_account(request, s, account)
+    before = await _current(request, ctx, aid)
     async with ctx.tx() as tx:
         await moderation.reject(tx, await _actor(tx.session, viewer), aid)
     return before
@@ -332,9 +335,7 @@ async def account_delete(
     ctx: Context = Depends(current_ctx),
 ) -> Any:
     aid = parse_id(account_id)
-    async with ctx.read() as s:
-        account, _ = await moderation.target_account(s, aid)
-        before = await admin_account(request, s, account)
+    before = await _current(request, ctx, aid)
     async with ctx.tx() as tx:
         await moderation.delete_account(tx, await _actor(tx.session, viewer), aid, text=params.text or params.reason)
     return before
