@@ -242,6 +242,9 @@ async def test_tag_timeline_matching(client):
     assert ids(await client.get("/api/v1/timelines/tag/kraków?all[]=tramwaj")) == [b["id"]]
     assert ids(await client.get("/api/v1/timelines/tag/kraków?none[]=tramwaj")) == [reply["id"], a["id"]]
     assert ids(await client.get("/api/v1/timelines/tag/nieznany")) == []
+    for nul in ("/api/v1/timelines/tag/krak%00ów", "/api/v1/timelines/tag/kraków?any[]=tram%00waj"):
+        r = await client.get(nul)
+        assert (r.status_code, r.json()) == (200, []), nul
     assert ids(await client.get("/api/v1/timelines/tag/kraków?only_media=true")) == []
     assert ids(await client.get("/api/v1/timelines/tag/kraków?local=true&limit=1")) == [reply["id"]]
 

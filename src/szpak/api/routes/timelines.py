@@ -290,9 +290,12 @@ async def tag(
     ctx: Context = Depends(current_ctx),
 ) -> Any:
     vid = viewer_account_id(viewer)
+    any_, all_, none = _tag_names(request, "any"), _tag_names(request, "all"), _tag_names(request, "none")
+    if any("\x00" in name for name in (hashtag, *any_, *all_, *none)):
+        return JSON([])  # no tag can hold a NUL byte (PostgreSQL would refuse to compare it)
     query = tag_query(
         vid, hashtag,
-        any_=_tag_names(request, "any"), all_=_tag_names(request, "all"), none=_tag_names(request, "none"),
+        any_=any_, all_=all_, none=none,
         local=_flag(local), remote=_flag(remote), only_media=_flag(only_media),
     )
     return await _respond(request, response, ctx, query, page, vid, "public")
