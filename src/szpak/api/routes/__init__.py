@@ -52,6 +52,13 @@ ROUTE_MODULES = [
 ]
 
 
+#: Single hot routes matched before everything else. Each is a literal path that must win
+#: anyway over any pattern that could also match it (``/api/v1/accounts/{account_id}``), so
+#: moving it to the front changes only what matching costs (verify_credentials is what every
+#: client calls on start and on every refresh: bench/api.py).
+HOT_ROUTES = [("GET", "/api/v1/accounts/verify_credentials")]
+
+
 def register_routes(app: FastAPI) -> None:
     for name in ROUTE_MODULES:
         module = importlib.import_module(name)
@@ -59,3 +66,9 @@ def register_routes(app: FastAPI) -> None:
         setup = getattr(module, "setup", None)
         if setup is not None:
             setup(app)
+    routes = app.router.routes
+    for method, path in reversed(HOT_ROUTES):
+        hot = [r for r in routes if getattr(r, "path", None) == path and method in (getattr(r, "methods", None) or ())]
+        for route in hot:
+            routes.remove(route)
+            routes.insert(0, route)
