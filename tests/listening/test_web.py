@@ -133,3 +133,15 @@ async def test_outsiders_and_forged_forms(client: Any, listening: ListeningRunti
     assert (await browser.page(f"/_web/listening/{org}/mentions/1")).status_code == 403
     r = await browser.post(f"/listening/{org}/mentions/1/sentiment", data={"sentiment": "positive"})
     assert r.status_code in (400, 403)  # no CSRF token
+
+
+def test_counted_phrases_follow_polish_plural_forms() -> None:
+    from szpak.web.listening import Texts
+
+    pl, en = Texts("pl"), Texts("en")
+    assert [pl.alert_facts(n, 0).split(" w oknie")[0] for n in (1, 3, 5, 22, 112)] == [
+        "1 wzmianka", "3 wzmianki", "5 wzmianek", "22 wzmianki", "112 wzmianek",
+    ]
+    assert en.alert_facts(1, 0).startswith("1 mention in") and en.alert_facts(2, 1) == "2 mentions in the window (1 negative)"
+    assert pl.mentions_in_bucket(4, 1, 2, 1) == "4 wzmianki: negatywne 1, neutralne 2, pozytywne 1"
+    assert pl["listening"] == "Nasłuch" and en["listening"] == "Listening"

@@ -7,13 +7,13 @@ works without JavaScript; ``listening.js`` (served here, CSP-clean: no inline sc
 style) keeps the list live from the listening stream (server-sent events) and fetches
 each new mention as an HTML fragment drawn by this module.
 
-Strings are this page's own (``TEXTS``), in Polish and English, so the shared catalogs
-need no entries for it.
+Its words come from the shared catalogs like every other page's (``MESSAGES``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -28,6 +28,7 @@ from szpak.domain.errors import NotFound
 from szpak.listening import mentions as mention_reads
 from szpak.listening import queries as query_actions
 from szpak.storage.models.listening import SENTIMENTS, ListeningAlert, Mention
+from szpak.web.i18n import N_, translations
 from szpak.web.forms import login_redirect, posted_form, safe_next, see_other, text
 from szpak.web.render import page
 from szpak.web.session import Visitor, get_ctx, visitor
@@ -39,72 +40,79 @@ PERIODS = {"24h": (timedelta(hours=24), "hour"), "7d": (timedelta(days=7), "hour
 PAGE_SIZE = 40
 COLOURS = {"negative": "#c0392b", "neutral": "#8a8f98", "positive": "#2e8b57", "unknown": "#c8ccd2"}
 
-TEXTS: dict[str, dict[str, str]] = {
-    "en": {
-        "listening": "Listening",
-        "organisations": "Your organisations",
-        "no_organisations": "You are not a member of any organisation. An owner can add you, or you can create one through the API.",
-        "role_owner": "owner", "role_agent": "agent", "role_analyst": "analyst",
-        "you_are": "You are",
-        "filters": "Filters",
-        "query": "Query", "all_queries": "All queries",
-        "sentiment": "Sentiment", "any_sentiment": "Any sentiment",
-        "negative": "negative", "neutral": "neutral", "positive": "positive", "unknown": "not labelled yet",
-        "period": "Period", "24h": "last 24 hours", "7d": "last 7 days", "30d": "last 30 days",
-        "show": "Show",
-        "chart": "Mentions and sentiment over time",
-        "chart_total": "%(total)s mentions: %(negative)s negative, %(neutral)s neutral, %(positive)s positive",
-        "mentions": "Mentions",
-        "no_mentions": "No mentions yet. New ones appear here as they are posted.",
-        "alerts": "Alerts",
-        "no_alerts": "No alerts.",
-        "alert_volume": "Spike in mentions",
-        "alert_negative": "Spike in negative mentions",
-        "alert_facts": "%(observed)s mentions in the window (%(negative)s negative)",
-        "reach": "reach", "followers": "followers",
-        "correct": "Correct the sentiment", "corrected": "corrected by the team",
-        "pending": "labelling…",
-        "older": "Older",
-        "saved": "The sentiment has been corrected.",
-        "tracked": "Tracked queries",
-        "no_queries": "This organisation tracks nothing yet.",
-        "live": "Live: new mentions appear at the top.",
-    },
-    "pl": {
-        "listening": "Nasłuch",
-        "organisations": "Twoje organizacje",
-        "no_organisations": "Nie należysz do żadnej organizacji. Może cię dodać jej właściciel; możesz też założyć organizację przez API.",
-        "role_owner": "właściciel", "role_agent": "konsultant", "role_analyst": "analityk",
-        "you_are": "Twoja rola",
-        "filters": "Filtry",
-        "query": "Zapytanie", "all_queries": "Wszystkie zapytania",
-        "sentiment": "Wydźwięk", "any_sentiment": "Dowolny wydźwięk",
-        "negative": "negatywny", "neutral": "neutralny", "positive": "pozytywny", "unknown": "jeszcze bez oceny",
-        "period": "Okres", "24h": "ostatnie 24 godziny", "7d": "ostatnie 7 dni", "30d": "ostatnie 30 dni",
-        "show": "Pokaż",
-        "chart": "Wzmianki i wydźwięk w czasie",
-        "chart_total": "%(total)s wzmianek: negatywne %(negative)s, neutralne %(neutral)s, pozytywne %(positive)s",
-        "mentions": "Wzmianki",
-        "no_mentions": "Na razie brak wzmianek. Nowe pojawią się tu od razu.",
-        "alerts": "Alarmy",
-        "no_alerts": "Brak alarmów.",
-        "alert_volume": "Gwałtowny wzrost liczby wzmianek",
-        "alert_negative": "Gwałtowny wzrost negatywnych wzmianek",
-        "alert_facts": "%(observed)s wzmianek w oknie (negatywnych: %(negative)s)",
-        "reach": "zasięg", "followers": "obserwujących",
-        "correct": "Popraw wydźwięk", "corrected": "poprawione przez zespół",
-        "pending": "ocenianie…",
-        "older": "Starsze",
-        "saved": "Wydźwięk poprawiony.",
-        "tracked": "Śledzone zapytania",
-        "no_queries": "Ta organizacja jeszcze niczego nie śledzi.",
-        "live": "Na żywo: nowe wzmianki pojawiają się na górze.",
-    },
+#: The page's words, translated through the shared catalogs (web/locale; `python -m
+#: szpak.web.catalog`). Counts go through ``Texts.plural`` for Polish plural forms.
+MESSAGES: dict[str, str] = {
+    'listening': N_('Listening'),
+    'organisations': N_('Your organisations'),
+    'no_organisations': N_('You are not a member of any organisation. An owner can add you, or you can create one through the API.'),
+    'role_owner': N_('owner'),
+    'role_agent': N_('agent'),
+    'role_analyst': N_('analyst'),
+    'you_are': N_('You are'),
+    'filters': N_('Filters'),
+    'query': N_('Query'),
+    'all_queries': N_('All queries'),
+    'sentiment': N_('Sentiment'),
+    'any_sentiment': N_('Any sentiment'),
+    'negative': N_('negative'),
+    'neutral': N_('neutral'),
+    'positive': N_('positive'),
+    'unknown': N_('not labelled yet'),
+    'period': N_('Period'),
+    '24h': N_('last 24 hours'),
+    '7d': N_('last 7 days'),
+    '30d': N_('last 30 days'),
+    'show': N_('Show'),
+    'chart': N_('Mentions and sentiment over time'),
+    'mentions': N_('Mentions'),
+    'no_mentions': N_('No mentions yet. New ones appear here as they are posted.'),
+    'alerts': N_('Alerts'),
+    'no_alerts': N_('No alerts.'),
+    'alert_volume': N_('Spike in mentions'),
+    'alert_negative': N_('Spike in negative mentions'),
+    'reach': N_('reach'),
+    'followers': N_('followers'),
+    'correct': N_('Correct the sentiment'),
+    'corrected': N_('corrected by the team'),
+    'pending': N_('labelling…'),
+    'older': N_('Older'),
+    'saved': N_('The sentiment has been corrected.'),
+    'tracked': N_('Tracked queries'),
+    'no_queries': N_('This organisation tracks nothing yet.'),
+    'live': N_('Live: new mentions appear at the top.'),
 }
 
 
-def texts(v: Visitor) -> dict[str, str]:
-    return TEXTS.get(v.lang, TEXTS["en"])
+class Texts(dict[str, str]):
+    """The page's messages in one language, and counted phrases with its plural rules."""
+
+    def __init__(self, lang: str) -> None:
+        self.translations = translations(lang)
+        super().__init__({key: self.translations.gettext(message) for key, message in MESSAGES.items()})
+
+    def mentions_in_bucket(self, total: int, negative: int, neutral: int, positive: int) -> str:
+        return self.translations.ngettext(
+            "%(num)s mention: %(negative)s negative, %(neutral)s neutral, %(positive)s positive",
+            "%(num)s mentions: %(negative)s negative, %(neutral)s neutral, %(positive)s positive",
+            total,
+        ) % {"num": total, "negative": negative, "neutral": neutral, "positive": positive}
+
+    def alert_facts(self, observed: int, negative: int) -> str:
+        return self.translations.ngettext(
+            "%(num)s mention in the window (%(negative)s negative)",
+            "%(num)s mentions in the window (%(negative)s negative)",
+            observed,
+        ) % {"num": observed, "negative": negative}
+
+
+@cache
+def _texts(lang: str) -> Texts:
+    return Texts(lang)
+
+
+def texts(v: Visitor) -> Texts:
+    return _texts(v.lang)
 
 
 def _id(raw: str) -> int:
@@ -121,7 +129,7 @@ async def _acting(request: Request, v: Visitor, organisation_id: int) -> orgs.Ac
 # --- the chart ---------------------------------------------------------------------------------
 
 
-def chart_svg(buckets: list[mention_reads.Bucket], t: dict[str, str], *, width: int = 720, height: int = 180) -> Markup:
+def chart_svg(buckets: list[mention_reads.Bucket], t: Texts, *, width: int = 720, height: int = 180) -> Markup:
     """Stacked bars (negative, neutral, positive, not yet labelled) per time bucket, with
     a title per bar for screen readers and hover. Presentation attributes only (the CSP
     forbids inline styles)."""
@@ -140,10 +148,7 @@ def chart_svg(buckets: list[mention_reads.Bucket], t: dict[str, str], *, width: 
     for i, b in enumerate(buckets):
         x = left + i * bar_w
         y = 6 + plot_h
-        label = t["chart_total"] % {
-            "total": b.total, "negative": b.counts["negative"], "neutral": b.counts["neutral"],
-            "positive": b.counts["positive"],
-        }
+        label = t.mentions_in_bucket(b.total, b.counts["negative"], b.counts["neutral"], b.counts["positive"])
         parts.append(f'<g><title>{escape(b.start.strftime("%Y-%m-%d %H:%M"))} UTC: {escape(label)}</title>')
         for key in ("negative", "neutral", "positive", "unknown"):
             value = b.counts.get(key, 0)
