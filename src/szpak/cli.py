@@ -182,7 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except Exception as exc:
+        from szpak.storage.migrate import UnknownRevisionError  # only here: Alembic is slow to import
+
+        if isinstance(exc, UnknownRevisionError):  # from any command that migrates first (serve, db upgrade, ...)
+            return _fail(str(exc))
+        raise
 
 
 if __name__ == "__main__":

@@ -6,14 +6,20 @@ import asyncio
 from pathlib import Path
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.autogenerate import compare_metadata
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class UnknownRevisionError(RuntimeError):
+    """The database is stamped at a revision this code doesn't have (a newer Szpak migrated
+    it, or it isn't a Szpak database). The message is one line, for the operator."""
 
 
 def alembic_config(url: str) -> Config:
@@ -42,8 +48,21 @@ async def upgrade_async(url: str, revision: str = "head") -> None:
 
 def _upgrade_on(connection: Connection, url: str, revision: str) -> None:
     cfg = alembic_config(url)
+    _check_known(connection, ScriptDirectory.from_config(cfg))
     cfg.attributes["connection"] = connection
     command.upgrade(cfg, revision)
+
+
+def _check_known(connection: Connection, script: ScriptDirectory) -> None:
+    """Alembic's own error for an unknown revision is a CommandError deep in a traceback."""
+    known = {rev.revision for rev in script.walk_revisions()}
+    unknown = sorted(set(MigrationContext.configure(connection).get_current_heads()) - known)
+    if unknown:
+        raise UnknownRevisionError(
+            f"the database is at schema revision {', '.join(unknown)}, which this version of Szpak does not have "
+            f"(its newest is {', '.join(script.get_heads())}): it was migrated by a newer Szpak (run that one) "
+            "or it is not a Szpak database"
+        )
 
 
 def upgrade(url: str, revision: str = "head") -> None:
