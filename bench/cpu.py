@@ -131,7 +131,9 @@ async def measure(database_url: str, data_dir: str, n: int, profile: str | None)
                 print(f"  {name:<20} {statistics.median(rounds):6.2f} ms CPU/request (median of {REPEATS}; "
                       f"min {min(rounds):.2f})   ({count} requests each, {wall:.1f} s wall)")
                 if prof:
-                    pstats.Stats(prof).sort_stats("cumulative").print_stats(os.environ.get("BENCH_PROFILE_FILTER", ""), 45)
+                    if os.environ.get("BENCH_PROFILE_DUMP"):
+                        prof.dump_stats(os.environ["BENCH_PROFILE_DUMP"])
+                    pstats.Stats(prof).sort_stats("cumulative").print_stats(os.environ.get("BENCH_PROFILE_FILTER", ""), int(os.environ.get("BENCH_PROFILE_LINES", "45")))
 
             async def verify(i: int) -> None:
                 r = await c.get("/api/v1/accounts/verify_credentials", headers={"Authorization": f"Bearer {tokens[0]}"})

@@ -385,8 +385,8 @@ async def test_bad_input_is_a_client_error(client):
     assert r.status_code == 422 and "error" in r.json()
     r = await alice.get("/api/v2/notifications/unread_count?account_id=-5")
     assert r.status_code == 422 and "error" in r.json()
-    r = await alice.get("/api/v2/notifications/unread_count?limit=many")
-    assert r.status_code == 422 and "error" in r.json()
+    r = await alice.get("/api/v2/notifications/unread_count?limit=many")  # the default, as Mastodon
+    assert r.status_code == 200 and r.json() == {"count": 0}
     # Garbage pagination is ignored and unknown expand_accounts means full, as Mastodon does.
     r = await alice.get("/api/v2/notifications?max_id=x&limit=y&expand_accounts=odd&include_filtered=maybe")
     assert r.status_code == 200 and r.json() == {"accounts": [], "statuses": [], "notification_groups": []}

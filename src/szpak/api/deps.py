@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from szpak.api.errors import APIError, forbidden_scope, unauthorized
-from szpak.domain.context import Context
+from szpak.domain.context import Context, Tx
 from szpak.domain.errors import NotFound
 from szpak.domain.events import AccountUpdated, Event, TokenRevoked
 from szpak.domain.oauth import hash_token, scope_allows
@@ -53,6 +53,15 @@ class Viewer:
         if account is None:
             raise NotFound()
         return account
+
+    async def account_in(self, tx: Tx) -> Account:
+        """:meth:`account` in a write transaction, without building its session (``Tx.get``)."""
+        if self.account_id is None:
+            raise APIError(422, "This method requires an authenticated user")
+        account = await tx.get(Account, self.account_id)
+        if account is None:
+            raise NotFound()
+        return account  # type: ignore[no-any-return]
 
 
 class TokenCache:

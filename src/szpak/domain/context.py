@@ -17,18 +17,39 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from szpak.config import Settings
 from szpak.domain.events import Event
 from szpak.realtime.bus import Bus
-from szpak.storage.db import Database
+from szpak.storage.db import Database, WriteTx
 from szpak.storage.models import Job
 
 
 @dataclass
 class Tx:
-    """One write transaction: the session, the settings, and what to do after commit."""
+    """One write transaction: its statements, the settings, and what to do after commit.
 
-    session: AsyncSession
+    ``session`` is an ORM session in the transaction, built on first use;
+    ``fetch``/``execute``/``insert`` run Core statements without one on SQLite
+    (storage/db.py ``WriteTx``), which is what the hot write paths use."""
+
+    write: WriteTx
     settings: Settings
     events: list[Event] = field(default_factory=list)
     jobs: list[Job] = field(default_factory=list)
+
+    @property
+    def session(self) -> AsyncSession:
+        return self.write.session
+
+    async def fetch(self, statement: Any, binds: dict[str, Any]) -> list[Any]:
+        return await self.write.fetch(statement, binds)
+
+    async def execute(self, statement: Any, binds: dict[str, Any] | list[dict[str, Any]]) -> int:
+        return await self.write.execute(statement, binds)
+
+    async def insert(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        await self.write.insert(table, rows)
+
+    async def get(self, model: Any, ident: int) -> Any:
+        """A row as an ORM object by primary key, None when absent (``WriteTx.get``)."""
+        return await self.write.get(model, ident)
 
     def emit(self, event: Event) -> None:
         self.events.append(event)
@@ -54,8 +75,8 @@ class Context:
 
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[Tx]:
-        async with self.db.write() as session:
-            tx = Tx(session, self.settings)
+        async with self.db.transaction() as write:
+            tx = Tx(write, self.settings)
             yield tx
         if tx.jobs and self.on_jobs is not None:
             self.on_jobs()

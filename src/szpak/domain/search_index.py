@@ -14,7 +14,6 @@ from sqlalchemy import delete
 
 from szpak.domain.context import Tx
 from szpak.storage.models import Status, StatusTerm
-from szpak.storage.queries import insert_rows
 from szpak.text.lemmas import index_terms, query_terms
 from szpak.text.normalize import html_to_text
 
@@ -39,7 +38,7 @@ async def insert_terms(tx: Tx, status: Status) -> None:
     """:func:`index_status` as one Core executemany, for the posting path (no ORM objects)."""
     terms = terms_for(status)
     if terms:
-        await insert_rows(tx.session, StatusTerm.__table__, [{"term": t, "status_id": status.id} for t in terms])
+        await tx.insert(StatusTerm.__table__, [{"term": t, "status_id": status.id} for t in terms])
 
 
 async def unindex_status(tx: Tx, status: Status) -> None:

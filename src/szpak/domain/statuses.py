@@ -29,7 +29,6 @@ from szpak.domain.formatting import URL_LENGTH, counted_length as _counted_lengt
 from szpak.domain.notify import notify, withdraw
 from szpak.domain.visibility import OPEN_VISIBILITIES, can_see
 from szpak.storage.ids import new_id
-from szpak.storage.queries import fetch_raw, insert_rows
 from szpak.storage.models import (
     VISIBILITIES,
     Account,
@@ -149,11 +148,11 @@ def _tag_by_name() -> Select[Any]:
 
 
 async def _tags_named(tx: Tx, names: list[str]) -> dict[str, TagRow]:
-    """One statement built once per name (a post has a few): on SQLite through the raw
-    connection of this transaction (storage/queries.py ``fetch_raw``), no ORM objects."""
+    """One statement built once per name (a post has a few), run on the transaction's
+    own connection (``Tx.fetch``), no ORM objects."""
     found: dict[str, TagRow] = {}
     for name in names:
-        for row in await fetch_raw(tx.session, _tag_by_name(), {"name": name}):
+        for row in await tx.fetch(_tag_by_name(), {"name": name}):
             found[row[1]] = TagRow(row[0], row[1], row[2])
     return found
 
@@ -161,7 +160,6 @@ async def _tags_named(tx: Tx, names: list[str]) -> dict[str, TagRow]:
 async def _ensure_tags(tx: Tx, tags: list[tuple[str, str]]) -> list[TagRow]:
     """The tags ``tags`` (name, as written), created when new. Insert-or-ignore,
     so two posts introducing the same tag at once do not collide."""
-    s = tx.session
     wanted: dict[str, str] = {}
     for key, shown in tags:
         if len(wanted) >= MAX_TAGS:
@@ -173,22 +171,33 @@ async def _ensure_tags(tx: Tx, tags: list[tuple[str, str]]) -> list[TagRow]:
     missing = [name for name in wanted if name not in found]
     if missing:
         now = datetime.now(timezone.utc)
-        insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
         rows = [{"id": new_id(), "name": n, "display_name": wanted[n], "created_at": now} for n in missing]
-        await s.execute(insert(Tag).values(rows).on_conflict_do_nothing(index_elements=["name"]))
+        await tx.execute(_new_tag(tx.write.db.is_sqlite), rows)
         found.update(await _tags_named(tx, missing))
     return [found[n] for n in wanted if n in found]
+
+
+@cache
+def _new_tag(sqlite: bool) -> Any:
+    """Insert one tag unless a tag of that name exists (built once per dialect)."""
+    table = Tag.__table__
+    insert_ = sqlite_insert if sqlite else pg_insert
+    return insert_(table).values(
+        id=bindparam("id", type_=BigInteger), name=bindparam("name", type_=String()),
+        display_name=bindparam("display_name", type_=String()),
+        created_at=bindparam("created_at", type_=table.c.created_at.type),
+    ).on_conflict_do_nothing(index_elements=["name"])
 
 
 async def _attach_tags(tx: Tx, status: Status, tags: list[tuple[str, str]]) -> list[TagRow]:
     rows = await _ensure_tags(tx, tags)
     if rows:
-        await insert_rows(tx.session, StatusTag.__table__, [{"status_id": status.id, "tag_id": t.id} for t in rows])
+        await tx.insert(StatusTag.__table__, [{"status_id": status.id, "tag_id": t.id} for t in rows])
     if rows and status.visibility in OPEN_VISIBILITIES:
         # Only posts anyone may see make a tag "in use" (search, trends); a tag used only
         # in followers-only or direct posts stays out of sight.
         now = datetime.now(timezone.utc)
-        await tx.session.execute(_tag_used(), [{"tag_id": t.id, "now": now} for t in rows])
+        await tx.execute(_tag_used(), [{"tag_id": t.id, "now": now} for t in rows])
     return rows
 
 
@@ -272,7 +281,6 @@ async def create_status(
     with what rendering it needs and this function already holds: ``status``, ``author``,
     ``mentioned`` (Account rows), ``tags`` (Tag rows), ``poll`` (bool), so the route can
     answer without reading it all back (docs/performance.md)."""
-    s = tx.session
     key = (idempotency_key or "").strip()[:255] or None
     if key:
         replayed = await _replay(tx, author, key)
@@ -290,8 +298,8 @@ async def create_status(
 
     status_id = new_id()
     if key:
-        s.add(IdempotencyKey(account_id=author.id, key=key, status_id=status_id))
-        await s.flush()
+        tx.session.add(IdempotencyKey(account_id=author.id, key=key, status_id=status_id))
+        await tx.session.flush()
     content, mentioned, tags, links = await _render(tx, draft.text)
     row = _status_row(
         id=status_id,
@@ -309,23 +317,23 @@ async def create_status(
         meta={"links": links} if links else {},
         has_media=bool(media),
     )
-    # A Core INSERT, not ``session.add`` + flush (the unit of work cost more than the insert:
-    # docs/performance.md). ``status`` stays a transient object holding exactly the row
+    # Core statements on the transaction's own connection (``Tx.insert``/``execute``/
+    # ``fetch``), no ORM unit of work: on SQLite an ordinary post builds no session at all
+    # (docs/performance.md). ``status`` stays a transient object holding exactly the row
     # written, which is all the steps below and the route's rendering read.
-    await s.execute(insert(Status.__table__), row)
+    await tx.insert(Status.__table__, [row])
     status = Status(**row)
     if mentioned:
-        # Core executemany: no unit-of-work bookkeeping per row (docs/performance.md).
         rows = {a.id: {"status_id": status.id, "account_id": a.id} for a in mentioned}
-        await insert_rows(s, StatusMention.__table__, list(rows.values()))
+        await tx.insert(StatusMention.__table__, list(rows.values()))
     tag_rows = await _attach_tags(tx, status, tags)
     if media:
         await media_actions.attach(tx, status, media)
-    await polls.create_for_status(tx, status, draft.poll)
+    if draft.poll is not None:
+        await polls.create_for_status(tx, status, draft.poll)
     if status.visibility == "public" and author.indexable:
         await search_index.insert_terms(tx, status)
-    await _count_new(tx, status)
-    await s.flush()
+    await _count_new(tx, status, author)
 
     mentioned_ids = {a.id for a in mentioned}
     if status.visibility == "direct":
@@ -335,7 +343,7 @@ async def create_status(
     for acc in mentioned:
         await notify(tx, acc.id, author.id, "mention", status.id)
     if status.visibility != "direct":
-        subscribers = [row[0] for row in await fetch_raw(s, _subscribers(), {"author": author.id})]
+        subscribers = [row[0] for row in await tx.fetch(_subscribers(), {"author": author.id})]
         for follower_id in subscribers:
             if follower_id not in mentioned_ids:
                 await notify(tx, follower_id, author.id, "status", status.id)
@@ -356,7 +364,7 @@ async def create_status(
     # The job row with a Core INSERT too (``tx.enqueue`` would add an ORM object, flushed
     # at the commit); listed in ``tx.jobs`` so the commit wakes the worker all the same.
     job = _row(Job, {"kind": "status.created", "payload": {"status_id": status.id}})
-    await s.execute(insert(Job.__table__), job)
+    await tx.insert(Job.__table__, [job])
     tx.jobs.append(Job(**job))
     if facts is not None:
         facts.update(status=status, author=author, mentioned=mentioned, tags=tag_rows, poll=draft.poll is not None)
@@ -381,24 +389,32 @@ def _bump_statement(model: type[Account] | type[Status], counter: str, keys: tup
     return update(table).where(table.c.id == bindparam("row_id", type_=BigInteger)).values(sets)
 
 
-async def _bump(tx: Tx, model: type[Account] | type[Status], row_id: int, counter: str, **values: object) -> None:
+async def _bump(
+    tx: Tx, model: type[Account] | type[Status], row_id: int, counter: str, obj: Any = None, **values: object
+) -> None:
     """``counter += 1`` (and ``values``) on one row: a Core UPDATE (the ORM's bulk update
     with in-session synchronisation costs ~2.5× as much), then the same change applied to
-    the row's object if the session holds it, as the ORM would have."""
+    the row's object (``obj``, or the one the session holds), as the ORM would have."""
     binds: dict[str, object] = {f"v_{key}": value for key, value in values.items()}
     binds["row_id"] = row_id
-    await tx.session.execute(_bump_statement(model, counter, tuple(values)), binds)
-    loaded = tx.session.sync_session.identity_map.get(identity_key(model, row_id))
-    if loaded is not None and counter not in inspect(loaded).unloaded:
-        set_committed_value(loaded, counter, getattr(loaded, counter) + 1)
-        for key, value in values.items():
-            set_committed_value(loaded, key, value)
+    await tx.execute(_bump_statement(model, counter, tuple(values)), binds)
+    objects = [obj] if obj is not None else []
+    if tx.write.has_session:
+        held = tx.session.sync_session.identity_map.get(identity_key(model, row_id))
+        if held is not None and held is not obj:
+            objects.append(held)  # e.g. the author loaded again as someone the post mentions
+    for loaded in objects:
+        if counter not in inspect(loaded).unloaded:
+            set_committed_value(loaded, counter, getattr(loaded, counter) + 1)
+            for key, value in values.items():
+                set_committed_value(loaded, key, value)
 
 
-async def _count_new(tx: Tx, status: Status) -> None:
-    """Raise the counters a new post or reblog affects (see the module docstring)."""
+async def _count_new(tx: Tx, status: Status, author: Account | None = None) -> None:
+    """Raise the counters a new post or reblog affects (see the module docstring);
+    ``author``, when given, is the author's object to keep in step."""
     if status.visibility != "direct":
-        await _bump(tx, Account, status.account_id, "statuses_count", last_status_at=datetime.now(timezone.utc))
+        await _bump(tx, Account, status.account_id, "statuses_count", author, last_status_at=datetime.now(timezone.utc))
     if status.in_reply_to_id is not None and status.visibility in OPEN_VISIBILITIES:
         await _bump(tx, Status, status.in_reply_to_id, "replies_count")
     if status.reblog_of_id is not None:

@@ -1,16 +1,23 @@
 """The Database handle: async engines and sessions for reads and writes.
 
 SQLite (the embedded default) allows one writer at a time. Instead of letting
-concurrent transactions collide, writes go through a dedicated engine with a
-single connection that starts every transaction with ``BEGIN IMMEDIATE``; reads
-use a separate pool and, thanks to WAL, never wait for the writer. On
-PostgreSQL both roles share one pooled engine.
+concurrent transactions collide, writes go through one sqlite3 connection (the
+"writer"), taken in turn under an asyncio lock, every transaction started with
+``BEGIN IMMEDIATE``; reads use a separate pool and, thanks to WAL, never wait for
+the writer. On PostgreSQL both roles share one pooled engine.
+
+Two ways to write (both on the writer, both under the lock, on SQLite):
+``write()`` hands out an ORM session; ``transaction()`` begins the transaction on
+the sqlite3 connection itself and builds a session only if the block asks for one
+(``WriteTx.session``) — SQLAlchemy's session and connection machinery cost ~10x
+what SQLite spends beginning and committing (docs/performance.md).
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,7 +25,8 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
-from szpak.storage.sqlite_inline import creator_for
+from szpak.storage import queries
+from szpak.storage.sqlite_inline import InlineConnection, creator_for, retry_busy
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -42,10 +50,12 @@ def sqlite_path(url: str) -> str:
     return path.split("?", 1)[0]
 
 
-def _make_sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEngine:
+def _make_sqlite_engine(
+    url: str, *, immediate: bool, pool_size: int, creator: Callable[[], Any] | None = None
+) -> AsyncEngine:
     engine = create_async_engine(
         url,
-        async_creator=creator_for(sqlite_path(url)),
+        async_creator=creator or creator_for(sqlite_path(url)),
         poolclass=AsyncAdaptedQueuePool,
         pool_size=pool_size,
         max_overflow=0,
@@ -56,6 +66,10 @@ def _make_sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEn
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
         raw = getattr(conn.connection.driver_connection, "_conn", None)
+        if raw is not None and raw.in_transaction:
+            # A session opened inside ``Database.transaction()``: the transaction is already
+            # begun on this very connection; the session joins it.
+            return
         if not immediate and raw is not None:
             # A deferred BEGIN takes no lock, so it cannot be busy: run it on the sqlite3
             # connection itself, skipping SQLAlchemy's statement machinery (every read pays it).
@@ -76,9 +90,12 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        #: SQLite: the one connection every write runs on, and the lock that takes it in turn.
+        self._writer: sqlite3.Connection | None = None
+        self._write_lock = asyncio.Lock()
         if self.is_sqlite:
             self.read_engine = _make_sqlite_engine(url, immediate=False, pool_size=pool_size)
-            self.write_engine = _make_sqlite_engine(url, immediate=True, pool_size=1)
+            self.write_engine = _make_sqlite_engine(url, immediate=True, pool_size=1, creator=self._writer_for_pool)
         else:
             engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
             self.read_engine = self.write_engine = engine
@@ -86,6 +103,26 @@ class Database:
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False, autoflush=True)
         self._raw_idle: list[sqlite3.Connection] = []
         self._raw_path = sqlite_path(url) if self.is_sqlite else ":memory:"
+
+    def writer(self) -> sqlite3.Connection:
+        """SQLite: the writer connection (opened on first use, again after a close)."""
+        conn = self._writer
+        if conn is not None:
+            try:
+                conn.total_changes  # noqa: B018 - raises once the connection is closed
+                return conn
+            except sqlite3.ProgrammingError:
+                pass
+        conn = sqlite3.connect(self._raw_path, isolation_level=None, check_same_thread=False)
+        _sqlite_pragmas(conn, None)
+        conn.execute("PRAGMA busy_timeout=0")
+        self._writer = conn
+        return conn
+
+    async def _writer_for_pool(self) -> InlineConnection:
+        # The write engine's pool (size 1) holds the same connection: sessions of
+        # ``write()`` and of ``transaction()`` write on it, one at a time (the lock).
+        return InlineConnection(self.writer())
 
     def take_raw_reader(self) -> sqlite3.Connection | None:
         """SQLite on a file only: a plain sqlite3 connection in a read transaction, for the hot
@@ -131,13 +168,49 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session whose transaction commits when the block ends without error."""
-        async with self._write_sessions() as session:
+        if self.is_sqlite:
+            await self._write_lock.acquire()
+        try:
+            async with self._write_sessions() as session:
+                try:
+                    yield session
+                    await session.commit()
+                except BaseException:
+                    await session.rollback()
+                    raise
+        finally:
+            if self.is_sqlite:
+                self._write_lock.release()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[WriteTx]:
+        """A write transaction that commits when the block ends without error. On SQLite it
+        is begun on the writer connection directly; ``WriteTx.session`` builds an ORM
+        session joined to it only when asked (a block using only ``WriteTx.conn``
+        statements never pays for one). Elsewhere it is simply a session's transaction."""
+        if not self.is_sqlite:
+            async with self.write() as session:
+                yield WriteTx(self, None, session)
+            return
+        async with self._write_lock:
+            conn = self.writer()
+            await retry_busy(conn.execute, "BEGIN IMMEDIATE")
+            wtx = WriteTx(self, conn, None)
             try:
-                yield session
-                await session.commit()
+                yield wtx
+                if wtx._session is not None:
+                    await wtx._session.commit()  # commits the shared sqlite3 transaction if it used it
+                if conn.in_transaction:
+                    await retry_busy(conn.commit)
             except BaseException:
-                await session.rollback()
+                if wtx._session is not None:
+                    await wtx._session.rollback()
+                if conn.in_transaction:
+                    conn.rollback()
                 raise
+            finally:
+                if wtx._session is not None:
+                    await wtx._session.close()
 
     async def dispose(self) -> None:
         while self._raw_idle:
@@ -145,3 +218,91 @@ class Database:
         await self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             await self.write_engine.dispose()
+
+
+class WriteTx:
+    """One write transaction of ``Database.transaction()``: on SQLite its sqlite3 connection
+    (``conn``) and, built on first use, an ORM session joined to the same transaction."""
+
+    __slots__ = ("db", "conn", "_session")
+
+    def __init__(self, db: Database, conn: sqlite3.Connection | None, session: AsyncSession | None) -> None:
+        self.db = db
+        #: SQLite: the writer, inside this transaction; None elsewhere.
+        self.conn = conn
+        self._session = session
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self.db._write_sessions()
+        return self._session
+
+    @property
+    def has_session(self) -> bool:
+        return self._session is not None
+
+    # -- statements on the transaction's own connection ---------------------------------
+    # On SQLite (and nobody watching statements: tracing, tests counting them) these run
+    # on ``conn`` from SQL compiled once (storage/queries.py); elsewhere through the
+    # session. ``statement`` must be long-lived (cached): its compiled form is kept by
+    # identity. Values come back as the driver gives them (no result processing).
+
+    def _raw(self) -> sqlite3.Connection | None:
+        if self.conn is None or self.db.write_engine.sync_engine.dispatch.before_cursor_execute:
+            return None
+        return self.conn
+
+    async def _flush_pending(self) -> None:
+        # Raw statements bypass the session's autoflush: write what it holds first.
+        s = self._session
+        if s is not None and (s.new or s.dirty or s.deleted):
+            await s.flush()
+
+    async def fetch(self, statement: Any, binds: dict[str, Any]) -> list[Any]:
+        """The rows of a SELECT."""
+        conn = self._raw()
+        if conn is None:
+            return list((await self.session.execute(statement, binds)).all())
+        await self._flush_pending()
+        raw = queries.compiled(statement, self.db.write_engine.dialect, binds)
+        return conn.execute(raw.sql, raw.params(binds)).fetchall()
+
+    async def execute(self, statement: Any, binds: dict[str, Any] | list[dict[str, Any]]) -> int:
+        """Run an UPDATE/DELETE/INSERT (a list of binds: executemany); the rows it touched."""
+        conn = self._raw()
+        if conn is None:
+            result = await self.session.execute(statement, binds)
+            return int(result.rowcount)  # type: ignore[attr-defined]
+        if not binds:
+            return 0
+        await self._flush_pending()
+        if isinstance(binds, list):
+            raw = queries.compiled(statement, self.db.write_engine.dialect, binds[0])
+            return conn.executemany(raw.sql, [raw.params(b) for b in binds]).rowcount
+        raw = queries.compiled(statement, self.db.write_engine.dialect, binds)
+        return conn.execute(raw.sql, raw.params(binds)).rowcount
+
+    async def get(self, model: Any, ident: int) -> Any:
+        """The ``model`` row with primary key ``ident`` as an ORM object (None when absent):
+        on SQLite read raw and built detached, as a session would have loaded it (its
+        attributes readable, ``session.add`` attaches it without an INSERT); elsewhere
+        ``session.get``."""
+        if self._raw() is None:
+            return await self.session.get(model, ident)
+        statement, build = queries.detached_loader(model, self.db.write_engine.dialect)
+        rows = await self.fetch(statement, {"ident": ident})
+        return build(rows[0]) if rows else None
+
+    async def insert(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        """INSERT ``rows`` (dicts with the same keys) into ``table``; columns left out get
+        their Python-side defaults, as an ORM flush would give them."""
+        if not rows:
+            return
+        conn = self._raw()
+        if conn is None:
+            await self.session.execute(table.insert(), rows)
+            return
+        await self._flush_pending()
+        sql, columns, processors = queries.compiled_insert(table, tuple(rows[0]), self.db.write_engine.dialect)
+        conn.executemany(sql, [queries.insert_params(row, columns, processors) for row in rows])

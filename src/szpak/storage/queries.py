@@ -15,7 +15,9 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Executable, literal, select
+from sqlalchemy import Executable, bindparam, literal, select
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -139,11 +141,16 @@ class RawStatement:
     constants: dict[str, Any]
     processors: dict[str, Callable[[Any], Any]]
 
+    def params(self, binds: dict[str, Any]) -> list[Any]:
+        """The positional parameters for ``binds``, each through its type's bind processor."""
+        procs, values = self.processors, self.constants | binds if self.constants else binds
+        return [procs[n](values[n]) if n in procs else values[n] for n in self.names]
+
 
 _raw_cache: dict[tuple[int, str], tuple[Executable, RawStatement]] = {}
 
 
-def _compiled(statement: Executable, dialect: Any, binds: dict[str, Any]) -> RawStatement:
+def compiled(statement: Executable, dialect: Any, binds: dict[str, Any]) -> RawStatement:
     key = (id(statement), dialect.name)
     hit = _raw_cache.get(key)
     if hit is None or hit[0] is not statement:
@@ -197,9 +204,8 @@ async def fetch_raw(session: AsyncSession, statement: Executable, binds: dict[st
     conn = await sqlite_connection(session)
     if conn is None:
         return list((await session.execute(statement, binds)).all())  # type: ignore[call-overload]
-    raw = _compiled(statement, session.bind.dialect, binds)
-    procs, values = raw.processors, raw.constants | binds
-    params = [procs[n](values[n]) if n in procs else values[n] for n in raw.names]
+    raw = compiled(statement, session.bind.dialect, binds)
+    params = raw.params(binds)
     try:
         return conn.execute(raw.sql, params).fetchall()
     except sqlite3.OperationalError as exc:
@@ -211,6 +217,71 @@ async def fetch_raw(session: AsyncSession, statement: Executable, binds: dict[st
 
 
 _INSERT_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
+_TYPED_INSERTS: dict[tuple[int, tuple[str, ...], str], tuple[str, tuple[Any, ...], tuple[Any, ...]]] = {}
+
+
+def compiled_insert(table: Any, keys: tuple[str, ...], dialect: Any) -> tuple[str, tuple[Any, ...], tuple[Any, ...]]:
+    """``INSERT INTO table (...) VALUES (?, ...)`` for ``keys`` plus every other column with
+    a Python-side default; the columns in order and each one's bind processor (or None)."""
+    cache_key = (id(table), keys, dialect.name)
+    hit = _TYPED_INSERTS.get(cache_key)
+    if hit is None:
+        columns = tuple(table.c[k] for k in keys) + tuple(
+            c for c in table.columns if c.key not in keys and c.default is not None
+        )
+        processors = tuple(c.type._cached_bind_processor(dialect) for c in columns)
+        sql = (f"INSERT INTO {table.name} ({', '.join(dialect.identifier_preparer.quote(c.name) for c in columns)}) "
+               f"VALUES ({', '.join('?' * len(columns))})")
+        hit = (sql, columns, processors)
+        _TYPED_INSERTS[cache_key] = hit
+    return hit
+
+
+_LOADERS: dict[tuple[Any, str], tuple[Any, Callable[[Any], Any]]] = {}
+
+
+def detached_loader(model: Any, dialect: Any) -> tuple[Any, Callable[[Any], Any]]:
+    """A SELECT of every column of ``model`` by primary key (bind ``ident``) and a function
+    turning its raw row into a detached ``model`` object, each value through its type's
+    result processor, as a session's load would give it (built once per model)."""
+    hit = _LOADERS.get((model, dialect.name))
+    if hit is None:
+        mapper = model.__mapper__
+        props = [prop for prop in mapper.column_attrs if len(prop.columns) == 1]
+        columns = [prop.columns[0] for prop in props]
+        (pk,) = mapper.primary_key
+        statement = select(*columns).where(pk == bindparam("ident", type_=pk.type))
+        keys = [prop.key for prop in props]
+        procs = [c.type._cached_result_processor(dialect, None) for c in columns]
+        manager = mapper.class_manager
+
+        def build(row: Any) -> Any:
+            obj = manager.new_instance()
+            state = instance_state(obj)
+            state.dict.update(
+                {k: (p(v) if p is not None else v) for k, p, v in zip(keys, procs, row)}
+            )
+            make_transient_to_detached(obj)
+            return obj
+
+        hit = (statement, build)
+        _LOADERS[(model, dialect.name)] = hit
+    return hit
+
+
+def insert_params(row: dict[str, Any], columns: tuple[Any, ...], processors: tuple[Any, ...]) -> tuple[Any, ...]:
+    """One row's parameters for :func:`compiled_insert`: its values, the columns' defaults
+    for the rest, each through its bind processor."""
+    out = []
+    for column, proc in zip(columns, processors):
+        key = column.key
+        if key in row:
+            value = row[key]
+        else:
+            default = column.default
+            value = default.arg if default.is_scalar else default.arg(None)
+        out.append(proc(value) if proc is not None else value)
+    return tuple(out)
 
 
 async def insert_rows(session: AsyncSession, table: Any, rows: list[dict[str, Any]]) -> None:

@@ -34,7 +34,7 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return "database is locked" in text or "database is busy" in text or "busy" in text
 
 
-async def _retry_busy(fn: Callable[..., T], *args: Any) -> T:
+async def retry_busy(fn: Callable[..., T], *args: Any) -> T:
     """Call ``fn``; on SQLITE_BUSY, sleep asynchronously and try again (the statement did not run)."""
     try:
         return fn(*args)
@@ -84,11 +84,11 @@ class InlineCursor:
         self._cursor.arraysize = value
 
     async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> InlineCursor:
-        await _retry_busy(self._cursor.execute, sql, parameters)
+        await retry_busy(self._cursor.execute, sql, parameters)
         return self
 
     async def executemany(self, sql: str, seq: Any) -> InlineCursor:
-        await _retry_busy(self._cursor.executemany, sql, seq)
+        await retry_busy(self._cursor.executemany, sql, seq)
         return self
 
     async def fetchone(self) -> Any:
@@ -140,7 +140,7 @@ class InlineConnection:
         return await cursor.execute(sql, parameters)
 
     async def commit(self) -> None:
-        await _retry_busy(self._conn.commit)
+        await retry_busy(self._conn.commit)
 
     async def rollback(self) -> None:
         self._conn.rollback()

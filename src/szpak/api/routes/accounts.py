@@ -12,19 +12,19 @@ Mastodon does, so ``max_id`` in their ``Link`` header is a follow id, not an acc
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from starlette.responses import FileResponse
 from starlette.routing import Route
-from pydantic import Field, field_validator
+from pydantic import Field
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from szpak.api.deps import current_ctx, Viewer, maybe, parse_id, require, viewer_account_id
 from szpak.api.errors import APIError, error_response
-from szpak.api.pagination import Page, link_header, page_params
+from szpak.api.pagination import OFFSET_FIELD, Page, limit_field, link_header, page_params
 from szpak.api.params import Params, body, query
 from szpak.api.responses import JSON
 from szpak.api.routes.lists import list_entity
@@ -293,17 +293,16 @@ async def lookup(
     return request.app.state.renderer.account(account)
 
 
+#: The deepest ``offset`` account search serves; beyond it the answer is empty.
+MAX_SEARCH_OFFSET = 10_000
+
+
 class Search(Params):
     q: str = Field(max_length=500)
-    limit: int = 40
-    offset: int = Field(0, ge=0, le=10_000)
+    limit: Annotated[int, limit_field(40, 80)] = 40
+    offset: Annotated[int, OFFSET_FIELD] = 0
     resolve: bool = False
     following: bool = False
-
-    @field_validator("limit")
-    @classmethod
-    def _clamp(cls, v: int) -> int:
-        return max(1, min(v, 80))
 
 
 @router.get("/api/v1/accounts/search")
@@ -315,6 +314,8 @@ async def search(
 ) -> Any:
     """Prefix search over usernames and display names, diacritic-insensitive. ``resolve``
     is accepted and ignored: there is no federation to resolve through yet."""
+    if params.offset > MAX_SEARCH_OFFSET:
+        return []
     async with ctx.read() as s:
         found = await search_accounts(
             s, params.q, viewer_id=viewer.account_id, limit=params.limit, offset=params.offset,

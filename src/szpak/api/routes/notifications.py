@@ -12,7 +12,7 @@ it may still be shown (the streaming API can use it on ``NotificationCreated``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field, field_validator
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from szpak.api.deps import current_ctx, Viewer, parse_id, require
 from szpak.api.errors import APIError
-from szpak.api.pagination import Page, link_header, page_params
+from szpak.api.pagination import Page, limit_field, link_header, page_params
 from szpak.api.params import Params, query
 from szpak.api.serializers import Renderer
 from szpak.domain import notify
@@ -69,7 +69,8 @@ class NotificationFilter(Params):
 
 
 class UnreadFilter(NotificationFilter):
-    limit: int = Field(100, ge=1)
+    #: Mastodon's default 100, at most 1000, read as every ``limit`` (``api/pagination.py``).
+    limit: Annotated[int, limit_field(100, 1000)] = 100
 
 
 async def after_marker(session: AsyncSession, me: int, q: Select[Any]) -> Select[Any]:
@@ -140,7 +141,7 @@ async def unread_count(
     """Notifications after the ``notifications`` marker, capped at ``limit`` (≤ 1000)."""
     me = viewer.account_id
     assert me is not None
-    cap = min(params.limit, 1000)
+    cap = params.limit
     q = params.notifications_query(me)
     async with ctx.read() as s:
         q = await after_marker(s, me, q)

@@ -19,15 +19,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import Field, field_validator
+from pydantic import field_validator
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from szpak.api.deps import Viewer, current_ctx, own_id, require
-from szpak.api.pagination import Page, link_header, page_params
+from szpak.api.pagination import Page, limit_field, link_header, page_params
 from szpak.api.params import query
 from szpak.api.routes.notifications import NotificationFilter, _as_list, after_marker
 from szpak.api.serializers import iso
@@ -66,7 +66,8 @@ class GroupedFilter(NotificationFilter):
 
 
 class GroupedUnreadFilter(GroupedFilter):
-    limit: int = Field(100, ge=1)
+    #: Mastodon's default 100, at most 1000, read as every ``limit`` (``api/pagination.py``).
+    limit: Annotated[int, limit_field(100, 1000)] = 100
 
 
 @dataclass
@@ -233,7 +234,7 @@ async def unread_group_count(
 ) -> Any:
     """Groups with a notification after the ``notifications`` marker, capped at ``limit`` (≤ 1000)."""
     me = own_id(viewer)
-    cap = min(params.limit, 1000)
+    cap = params.limit
     q = params.notifications_query(me)
     async with ctx.read() as s:
         q = await after_marker(s, me, q)

@@ -14,23 +14,24 @@
 
 ``offset`` pages within one ``type``; ``max_id``/``min_id`` page statuses by id.
 Anonymous callers cannot use ``resolve`` or ``offset`` (401), as in Mastodon 4.
+``limit`` and ``offset`` are read leniently (``api/pagination.py``); an offset beyond
+``MAX_OFFSET`` finds nothing.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from szpak.api.deps import current_ctx, Viewer, maybe, viewer_account_id
 from szpak.api.errors import APIError, unauthorized
-from szpak.api.pagination import Page, page_params
+from szpak.api.pagination import OFFSET_FIELD, Page, page_params
 from szpak.api.params import Params, query
 from szpak.api.routes.followed_tags import render_tags
 from szpak.domain.context import Context
@@ -58,7 +59,7 @@ class SearchParams(Params):
     following: bool = False
     account_id: str | None = None
     exclude_unreviewed: bool = False
-    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+    offset: Annotated[int, OFFSET_FIELD] = 0
 
 
 @dataclass
@@ -174,6 +175,8 @@ async def search(
     async with ctx.read() as s:
         if params.type is not None and params.type not in TYPES:
             found = Found()  # a type this server does not know (Mastodon's answer too)
+        elif params.type and params.offset > MAX_OFFSET:
+            found = Found()  # deeper than this server pages: past the end
         elif re.match(r"https?://", q):
             found = Found() if params.offset else _only(await _resolve_url(s, ctx, q, vid), params.type)
         else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
@@ -170,15 +170,16 @@ async def create_status(
         return await _schedule(request, params, viewer, ctx)
 
     async def action(tx: Tx) -> tuple[Status, dict[str, Any] | None]:
-        author = await viewer.account(tx.session)
+        author = await viewer.account_in(tx)
         # Only the posting defaults are needed from the user row: three columns, no ORM object.
-        user = (await tx.session.execute(_posting_defaults(), {"id": viewer.user_id})).first() if viewer.user_id else None
+        rows = await tx.fetch(_posting_defaults(), {"id": viewer.user_id}) if viewer.user_id else []
+        user = PostingDefaults(rows[0][0], rows[0][1], bool(rows[0][2])) if rows else None
         draft = draft_from(params, user, viewer.application_id)  # type: ignore[arg-type]
         facts: dict[str, Any] = {}
         status = await status_actions.create_status(tx, author, draft, idempotency_key=key, facts=facts)
         if not facts:  # an idempotent replay: the status is rendered from a fresh read below
             return status, None
-        return status, await _render_new(request, tx.session, facts, viewer.account_id)
+        return status, await _render_new(request, tx, facts, viewer.account_id)
 
     status, rendered = await run_action(ctx, action)
     if rendered is not None:
@@ -190,6 +191,12 @@ async def create_status(
     return JSON(again[0])
 
 
+class PostingDefaults(NamedTuple):
+    default_language: str | None
+    default_visibility: str
+    default_sensitive: bool
+
+
 @cache
 def _posting_defaults() -> Any:
     return select(User.default_language, User.default_visibility, User.default_sensitive).where(
@@ -197,7 +204,7 @@ def _posting_defaults() -> Any:
     )
 
 
-async def _render_new(request: Request, s: Any, facts: dict[str, Any], viewer_id: int | None) -> dict[str, Any]:
+async def _render_new(request: Request, tx: Tx, facts: dict[str, Any], viewer_id: int | None) -> dict[str, Any]:
     """A status just written, rendered in its transaction exactly as ``Presenter.statuses``
     renders it for ``viewer_id`` after the commit (tests/api/test_statuses.py compares the
     answer with a later GET for every kind of post), but from what ``create_status`` already
@@ -212,7 +219,7 @@ async def _render_new(request: Request, s: Any, facts: dict[str, Any], viewer_id
     if len(mentioned) > 1 or len(tags) > 1:
         # Several mentions or tags come in the order the database returns them
         # (load_bundle); read them back in this transaction to keep that order.
-        b = await load_bundle(s, [st], None)
+        b = await load_bundle(tx.session, [st], None)
     else:
         b = StatusBundle(viewer_id=None)
         b.statuses[st.id] = st
@@ -223,11 +230,11 @@ async def _render_new(request: Request, s: Any, facts: dict[str, Any], viewer_id
         if tags:
             b.tags[st.id] = list(tags)
         if facts["poll"]:
-            b.polls = await load_poll_views(s, [st.id], None)
+            b.polls = await load_poll_views(tx.session, [st.id], None)
         if st.has_media:
-            b.media = await load_media(s, [st.id])
+            b.media = await load_media(tx.session, [st.id])
         if st.application_id:
-            app = await s.get(Application, st.application_id)
+            app = await tx.get(Application, st.application_id)
             if app is not None:
                 b.applications[app.id] = app
     presenter = request.app.state.presenter

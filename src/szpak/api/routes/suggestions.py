@@ -4,12 +4,13 @@ and ``GET /api/v1/directory``. ``domain/suggestions.py`` says what is suggested 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from szpak.api.deps import Viewer, current_ctx, maybe, own_id, parse_id, require, viewer_account_id
+from szpak.api.pagination import OFFSET_FIELD, limit_field, limit_value
 from szpak.api.params import Params, query
 from szpak.domain import suggestions as actions
 from szpak.domain.context import Context
@@ -17,12 +18,13 @@ from szpak.domain.context import Context
 router = APIRouter()
 
 
-def _limit(request: Request, default: int = 40, maximum: int = 80) -> int:
-    try:
-        n = int(request.query_params.get("limit") or default)
-    except ValueError:
-        n = default
-    return max(1, min(n, maximum))
+#: The deepest ``offset`` the directory serves; beyond it the answer is empty.
+MAX_DIRECTORY_OFFSET = 100_000
+
+
+def _limit(request: Request) -> int:
+    """Suggestions' ``limit``: default 40, at most 80, read as everywhere (``api/pagination.py``)."""
+    return limit_value(request.query_params.get("limit"), 40, 80)
 
 
 @router.get("/api/v2/suggestions")
@@ -56,15 +58,10 @@ async def dismiss(account_id: str, viewer: Viewer = require("read"), ctx: Contex
 
 
 class DirectoryParams(Params):
-    offset: int = Field(0, ge=0, le=100_000)
-    limit: int = 40
+    offset: Annotated[int, OFFSET_FIELD] = 0
+    limit: Annotated[int, limit_field(40, 80)] = 40
     order: str = Field("active", pattern="^(active|new)$")
     local: bool = False
-
-    @field_validator("limit")
-    @classmethod
-    def _clamp(cls, value: int) -> int:
-        return max(1, min(value, 80))
 
 
 @router.get("/api/v1/directory")
@@ -75,7 +72,9 @@ async def directory(
     ctx: Context = Depends(current_ctx),
 ) -> Any:
     """Discoverable accounts, ``order=active`` (latest post first) or ``new``; ``local`` for
-    local accounts only; paged with ``offset``/``limit``."""
+    local accounts only; paged with ``offset``/``limit`` (nothing beyond ``MAX_DIRECTORY_OFFSET``)."""
+    if params.offset > MAX_DIRECTORY_OFFSET:
+        return []
     q = actions.directory_query(viewer_account_id(viewer), order=params.order, local=params.local)
     async with ctx.read() as s:
         ids = [a.id for a in (await s.execute(q.offset(params.offset).limit(params.limit))).scalars()]

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
 from szpak.api.deps import current_ctx, Viewer, maybe, viewer_account_id
+from szpak.api.pagination import limit_value, offset_value
 from szpak.domain import trends
 from szpak.domain.context import Context
 from szpak.domain.visibility import not_muted_clause, visible_clause
@@ -31,17 +32,10 @@ STATUS_LIMITS = (20, 40)
 LINK_LIMITS = (10, 20)
 
 
-def _int(value: str | None, default: int, low: int, high: int) -> int:
-    """A lenient integer parameter: junk means the default, out of range is clamped."""
-    try:
-        n = int(value) if value not in (None, "") else default
-    except (TypeError, ValueError):
-        n = default
-    return max(low, min(n, high))
-
-
 def paging(limit: str | None, offset: str | None, limits: tuple[int, int]) -> tuple[int, int]:
-    return _int(limit, limits[0], 1, limits[1]), _int(offset, 0, 0, trends.KEEP)
+    """``limit`` and ``offset`` read as on every list (``api/pagination.py``); no ranking
+    holds more than ``trends.KEEP`` entries, so a deeper offset is an empty page."""
+    return limit_value(limit, *limits), min(offset_value(offset), trends.KEEP)
 
 
 def cache(request: Request) -> trends.TrendsCache:
