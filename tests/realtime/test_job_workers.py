@@ -90,3 +90,28 @@ async def test_a_job_whose_lease_passed_to_another_worker_is_skipped(
     assert await other.run_once() == 2
     assert await slow.run_claimed(claimed) == 1
     assert sorted(ran) == [0, 1, 2] and set(ran.values()) == {1}
+
+
+async def test_a_failing_job_runs_max_attempts_times_then_fails(
+    contexts: tuple[Context, Context], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, _ = contexts
+    runs: list[int] = []
+
+    async def broken(ctx: Context, payload: dict[str, Any]) -> None:
+        runs.append(payload["n"])
+        raise RuntimeError("still broken")
+
+    monkeypatch.setitem(runner.HANDLERS, KIND, broken)
+    async with one.tx() as tx:
+        tx.enqueue(KIND, {"n": 7}).max_attempts = 3
+    worker = Worker(one)
+    for _ in range(5):
+        await worker.run_once()
+        async with one.tx() as tx:  # the back-off has passed
+            await tx.session.execute(update(Job).where(Job.kind == KIND).values(run_at=datetime.now(UTC) - timedelta(seconds=1)))
+    assert runs == [7, 7, 7]
+    async with one.read() as s:
+        (job,) = await s.scalars(select(Job).where(Job.kind == KIND))
+    assert job.attempts == 3 and job.failed_at is not None and job.done_at is None
+    assert "still broken" in (job.last_error or "")

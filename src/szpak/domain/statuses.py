@@ -115,11 +115,10 @@ def _check_text(tx: Tx, text: str, spoiler_text: str, *, has_media: bool) -> Non
 
 async def _render(tx: Tx, text: str) -> tuple[str, list[Account], list[tuple[str, str]], list[str]]:
     """Render text to HTML; return (html, mentioned local accounts, tags, links)."""
-    s = tx.session
     candidates = {m.group(1).lower() for m in re.finditer(r"@([A-Za-z0-9_]{1,64})", text)}
     known: dict[str, Account] = {}
     if candidates:
-        rows = await s.scalars(
+        rows = await tx.session.scalars(
             select(Account).where(Account.username_lower.in_(candidates), Account.domain_key == "")
         )
         known = {a.username_lower: a for a in rows}
@@ -171,7 +170,7 @@ async def _ensure_tags(tx: Tx, tags: list[tuple[str, str]]) -> list[TagRow]:
     missing = [name for name in wanted if name not in found]
     if missing:
         now = datetime.now(timezone.utc)
-        rows = [{"id": new_id(), "name": n, "display_name": wanted[n], "created_at": now} for n in missing]
+        rows = [{"tag_id": new_id(), "tag_name": n, "tag_display_name": wanted[n], "tag_created_at": now} for n in missing]
         await tx.execute(_new_tag(tx.write.db.is_sqlite), rows)
         found.update(await _tags_named(tx, missing))
     return [found[n] for n in wanted if n in found]
@@ -183,9 +182,9 @@ def _new_tag(sqlite: bool) -> Any:
     table = Tag.__table__
     insert_ = sqlite_insert if sqlite else pg_insert
     return insert_(table).values(
-        id=bindparam("id", type_=BigInteger), name=bindparam("name", type_=String()),
-        display_name=bindparam("display_name", type_=String()),
-        created_at=bindparam("created_at", type_=table.c.created_at.type),
+        id=bindparam("tag_id", type_=BigInteger), name=bindparam("tag_name", type_=String()),
+        display_name=bindparam("tag_display_name", type_=String()),
+        created_at=bindparam("tag_created_at", type_=table.c.created_at.type),
     ).on_conflict_do_nothing(index_elements=["name"])
 
 

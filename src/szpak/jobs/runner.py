@@ -31,13 +31,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import cache
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import BigInteger, Integer, and_, bindparam, or_, select, update
 
 from szpak.domain.context import Context
 from szpak.storage.models import Job
+from szpak.storage.queries import fetch_raw
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,66 @@ def handler(kind: str) -> Callable[[JobHandler], JobHandler]:
 
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 2 ** attempts))
+
+
+@dataclass
+class ClaimedJob:
+    """A job this worker leased (the columns running it needs)."""
+
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    max_attempts: int
+
+
+def _is_due(now: Any) -> Any:
+    return and_(
+        Job.done_at.is_(None),
+        Job.failed_at.is_(None),
+        Job.run_at <= now,
+        or_(Job.locked_until.is_(None), Job.locked_until < now),
+    )
+
+
+_NOW = bindparam("now", type_=Job.__table__.c.run_at.type)
+
+
+@cache
+def _any_due() -> Any:
+    return select(Job.id).where(_is_due(_NOW)).limit(1)
+
+
+@cache
+def _due(for_update: bool) -> Any:
+    """Up to ``limit`` due jobs, oldest first (built once; bound per claim)."""
+    query = (
+        select(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts)
+        .where(_is_due(_NOW))
+        .order_by(Job.run_at, Job.id)
+        .limit(bindparam("limit", type_=Integer()))
+    )
+    return query.with_for_update(skip_locked=True) if for_update else query
+
+
+@cache
+def _lease() -> Any:
+    table = Job.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("job_id", type_=BigInteger()), or_(table.c.locked_until.is_(None), table.c.locked_until < _NOW))
+        .values(locked_until=bindparam("lease", type_=table.c.locked_until.type), attempts=table.c.attempts + 1)
+    )
+
+
+@cache
+def _done() -> Any:
+    table = Job.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("job_id", type_=BigInteger()))
+        .values(done_at=bindparam("done_at_now", type_=table.c.done_at.type), locked_until=None)
+    )
 
 
 class Worker:
@@ -106,43 +169,27 @@ class Worker:
                 await asyncio.sleep(COALESCE_SECONDS)
             self._wake.clear()
 
-    def _due(self, now: datetime) -> Any:
-        return (
-            select(Job)
-            .where(
-                Job.done_at.is_(None),
-                Job.failed_at.is_(None),
-                Job.run_at <= now,
-                or_(Job.locked_until.is_(None), Job.locked_until < now),
-            )
-            .order_by(Job.run_at, Job.id)
-            .limit(self.batch)
-        )
-
-    async def claim(self) -> list[Job]:
-        """Lease up to ``batch`` due jobs: one UPDATE for the whole batch. Whether anything is
-        due is asked on a read connection first, so an empty queue costs no write lock."""
+    async def claim(self) -> list[ClaimedJob]:
+        """Lease up to ``batch`` due jobs. Whether anything is due is asked on a read
+        connection first, so an empty queue costs no write lock; the batch is read and
+        leased in one write transaction of Core statements (``WriteTx``: on SQLite no ORM
+        session at all; on PostgreSQL the rows are read ``FOR UPDATE SKIP LOCKED``)."""
         now = datetime.now(timezone.utc)
         lease = now + LEASE
+        binds = {"now": now, "limit": self.batch}
         async with self.ctx.db.read() as r:
-            if await r.scalar(self._due(now).with_only_columns(Job.id).limit(1)) is None:
+            if not await fetch_raw(r, _any_due(), {"now": now}):
                 return []
-        query = self._due(now)
-        if not self.ctx.db.is_sqlite:
-            query = query.with_for_update(skip_locked=True)
-        async with self.ctx.db.write() as s:
-            due = list(await s.scalars(query))
-            if not due:
+        async with self.ctx.db.transaction() as w:
+            rows = await w.fetch(_due(not self.ctx.db.is_sqlite), binds, typed=True)
+            if not rows:
                 return []
-            res = await s.execute(
-                update(Job)
-                .where(Job.id.in_([job.id for job in due]), or_(Job.locked_until.is_(None), Job.locked_until < now))
-                .values(locked_until=lease, attempts=Job.attempts + 1)
-                .returning(Job.id)
-            )
-            won = set(res.scalars())
-            claimed = [job for job in due if job.id in won]
+            claimed = [ClaimedJob(*row) for row in rows]
+            # The rows are this transaction's (SQLite: the one writer; PostgreSQL: locked
+            # above); the guard only repeats what made them due.
+            await w.execute(_lease(), [{"job_id": job.id, "lease": lease, "now": now} for job in claimed])
             for job in claimed:
+                job.attempts += 1
                 self._leases[job.id] = lease
             return claimed
 
@@ -176,11 +223,8 @@ class Worker:
         if not ids:
             return
         now = datetime.now(timezone.utc)
-        async with self.ctx.db.write() as s:
-            await s.execute(
-                update(Job).where(Job.id.in_(ids)).values(done_at=now, locked_until=None)
-                .execution_options(synchronize_session=False)
-            )
+        async with self.ctx.db.transaction() as w:
+            await w.execute(_done(), [{"job_id": job_id, "done_at_now": now} for job_id in ids])
         ids.clear()
 
     async def _still_ours(self, job: Job) -> bool:
@@ -217,7 +261,7 @@ class Worker:
             await fn(self.ctx, job.payload)
         except Exception as exc:
             log.warning("job %s (%s) failed: %r", job.id, job.kind, exc)
-            attempts = job.attempts + 1
+            attempts = job.attempts  # the claim counted this run
             values: dict[str, Any] = {"last_error": repr(exc)[:2000], "locked_until": None}
             if attempts >= job.max_attempts:
                 values["failed_at"] = now

@@ -124,9 +124,8 @@ class Labeller:
     async def _label(self, status_ids: list[int]) -> int:
         posts: list[Post] = []
         async with self.ctx.read() as s:
-            conn = await s.connection()
             for status_id in status_ids:
-                post, _ = await load_post(conn, status_id)
+                post, _ = await load_post(s, status_id)
                 if post is not None:
                     posts.append(post)
         if not posts:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from szpak.domain.context import Context
 from szpak.domain.events import MentionCreated, MentionDeleted, MentionUpdated
@@ -36,6 +36,7 @@ from szpak.listening.alerts import minute_of
 from szpak.listening.queries import QUERIES_VERSION, WEBHOOKS_VERSION, read_versions
 from szpak.storage.ids import new_id
 from szpak.storage.models import Account, Status
+from szpak.storage.queries import fetch_typed
 from szpak.storage.models.listening import ListeningVersion, Mention, TrackedQuery, Webhook
 from szpak.text import Match, Matcher, QueryError, html_to_text
 
@@ -95,12 +96,13 @@ LOAD_POST = (
 )
 
 
-async def load_post(conn: AsyncConnection, status_id: int) -> tuple[Post | None, dict[str, int]]:
-    """The post (None when it is gone) and the version counters."""
-    row = (await conn.execute(LOAD_POST, {"status_id": status_id})).first()
-    if row is None:
+async def load_post(session: AsyncSession, status_id: int) -> tuple[Post | None, dict[str, int]]:
+    """The post (None when it is gone) and the version counters: one statement, on SQLite
+    straight on the driver (storage/queries.py ``fetch_typed``), as it runs for every post."""
+    rows = await fetch_typed(session, LOAD_POST, {"status_id": status_id})
+    if not rows:
         return None, {}
-    *fields, queries, webhooks = row
+    *fields, queries, webhooks = rows[0]
     return Post(*fields), {QUERIES_VERSION: int(queries or 0), WEBHOOKS_VERSION: int(webhooks or 0)}
 
 
@@ -212,7 +214,7 @@ class Pipeline:
     async def process(self, status_id: int, *, edited: bool = False) -> Outcome:
         """Match one post and bring its mentions up to date."""
         async with self.ctx.read() as s:
-            post, versions = await load_post(await s.connection(), status_id)
+            post, versions = await load_post(s, status_id)
         if post is None:
             return Outcome([], [], [], [])  # deleted before we got to it; status.deleted cleans up
         matches: list[Match] = []

@@ -259,14 +259,17 @@ class WriteTx:
         if s is not None and (s.new or s.dirty or s.deleted):
             await s.flush()
 
-    async def fetch(self, statement: Any, binds: dict[str, Any]) -> list[Any]:
-        """The rows of a SELECT."""
+    async def fetch(self, statement: Any, binds: dict[str, Any], *, typed: bool = False) -> list[Any]:
+        """The rows of a SELECT; ``typed``: each value through its column type's result
+        processor (datetimes, JSON...), else as the driver gives it."""
         conn = self._raw()
         if conn is None:
             return list((await self.session.execute(statement, binds)).all())
         await self._flush_pending()
-        raw = queries.compiled(statement, self.db.write_engine.dialect, binds)
-        return conn.execute(raw.sql, raw.params(binds)).fetchall()
+        dialect = self.db.write_engine.dialect
+        raw = queries.compiled(statement, dialect, binds)
+        rows = conn.execute(raw.sql, raw.params(binds)).fetchall()
+        return queries.processed(statement, dialect, rows) if typed else rows
 
     async def execute(self, statement: Any, binds: dict[str, Any] | list[dict[str, Any]]) -> int:
         """Run an UPDATE/DELETE/INSERT (a list of binds: executemany); the rows it touched."""

@@ -216,6 +216,30 @@ async def fetch_raw(session: AsyncSession, statement: Executable, binds: dict[st
     return list((await session.execute(statement, binds)).all())  # type: ignore[call-overload]
 
 
+_RESULT_PROCESSORS: dict[tuple[int, str], tuple[Executable, tuple[Any, ...]]] = {}
+
+
+async def fetch_typed(session: AsyncSession, statement: Any, binds: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """:func:`fetch_raw` with each value through its column type's result processor
+    (datetimes, booleans, JSON come back as a session would give them)."""
+    rows = await fetch_raw(session, statement, binds)
+    if not rows or type(rows[0]) is not tuple:
+        return rows  # through the session: already processed
+    return processed(statement, session.bind.dialect, rows)
+
+
+def processed(statement: Any, dialect: Any, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Raw driver rows of ``statement`` (long-lived) with each value through its column
+    type's result processor."""
+    key = (id(statement), dialect.name)
+    hit = _RESULT_PROCESSORS.get(key)
+    if hit is None or hit[0] is not statement:
+        hit = (statement, tuple(c.type._cached_result_processor(dialect, None) for c in statement.selected_columns))
+        _RESULT_PROCESSORS[key] = hit
+    procs = hit[1]
+    return [tuple(p(v) if p is not None else v for p, v in zip(procs, row)) for row in rows]
+
+
 _INSERT_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
 _TYPED_INSERTS: dict[tuple[int, tuple[str, ...], str], tuple[str, tuple[Any, ...], tuple[Any, ...]]] = {}
 
