@@ -128,7 +128,8 @@ async def feed(
 
 async def home(session: AsyncSession, presenter: Presenter, me: int, max_id: int | None = None) -> Listing:
     # The API's own statement, run window by window as GET /api/v1/timelines/home runs it.
-    return await feed(session, presenter, timelines._home_ids(False), me, max_id=max_id, context="home", windowed=True)
+    statement = await timelines.home_statement(session, me, False)
+    return await feed(session, presenter, statement, me, max_id=max_id, context="home", windowed=True)
 
 
 async def public(
