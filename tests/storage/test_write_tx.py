@@ -13,7 +13,9 @@ same methods go through that session. Either way:
 - writes are serialised (one writer per process, busy retry between processes);
 - someone listening to statements sees them all (the raw path steps aside).
 
-Tests marked ``xfail(strict=True)`` document bugs found while reviewing (see their reasons).
+The tests at the end each failed before the fix of a bug found while reviewing this code
+(a cold write pool, reconnection, savepoints, parameterless statements, error classes,
+nested writes, dispose).
 """
 
 from __future__ import annotations
@@ -26,13 +28,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy.exc
-from sqlalchemy import BigInteger, bindparam, delete, event, func, inspect, select, text, update
+from sqlalchemy import BigInteger, bindparam, delete, event, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
 from szpak.config import Settings
 from szpak.domain.context import Context
 from szpak.realtime.bus import InProcessBus
-from szpak.storage.db import Database, WriteTx
+from szpak.storage.db import Database
 from szpak.storage.ids import new_id
 from szpak.storage.models import Account, Job, Status, StatusTerm
 
@@ -49,8 +51,7 @@ MOMENT = datetime(2026, 3, 14, 15, 9, 26, 535897, tzinfo=CEST)
 
 async def warmed(database: Database) -> Database:
     """The write pool holding its connection already, as in a process that has written
-    through a session before (a cold pool breaks ``transaction()``: see the xfail tests at
-    the end, which use cold Databases of their own)."""
+    through a session before (the tests at the end use cold Databases of their own)."""
     async with database.write() as s:
         await s.execute(text("SELECT 1"))
     return database
@@ -101,11 +102,6 @@ async def stored_values(db: Database, table: str, where: str, binds: dict[str, A
 async def job_ids(db: Database, kind: str) -> set[int]:
     async with db.read() as s:
         return set(await s.scalars(select(Job.id).where(Job.kind == kind)))
-
-
-async def count_jobs(db: Database) -> int:
-    async with db.read() as s:
-        return int(await s.scalar(select(func.count()).select_from(Job)) or 0)
 
 
 def writer_idle(db: Database) -> bool:
@@ -244,7 +240,7 @@ async def test_a_status_term_inserted_raw_equals_one_inserted_by_the_orm(db: Dat
     async with db.transaction() as w:
         w.session.add(StatusTerm(term="źdźbło", status_id=status_id))
     async with db.transaction() as w:
-        await w.insert(StatusTerm.__table__, [{"term": "żółw", "status_id": status_id}, {"term": "a", "status_id": status_id}])
+        await w.insert(StatusTerm.__table__, [{"term": t, "status_id": status_id} for t in ("żółw", "a")])
     async with db.read() as s:
         rows = (await s.execute(select(StatusTerm.term, StatusTerm.status_id).order_by(StatusTerm.term))).all()
     assert [tuple(r) for r in rows] == [("a", status_id), ("źdźbło", status_id), ("żółw", status_id)]
@@ -260,13 +256,16 @@ async def test_get_loads_what_session_get_loads(db: Database, account_id: int) -
     status_id, job_id = new_id(), new_id()
     async with db.transaction() as w:
         w.session.add(
-            Status(id=status_id, account_id=account_id, text="x", meta={"links": ["a"]}, created_at=MOMENT, sensitive=True)
+            Status(
+                id=status_id, account_id=account_id, text="x", meta={"links": ["a"]}, created_at=MOMENT, sensitive=True
+            )
         )
         w.session.add(Job(id=job_id, kind="test.get", payload={"a": [1]}, locked_until=MOMENT))
     async with db.transaction() as w:
-        got = {model: await w.get(model, ident) for model, ident in ((Account, account_id), (Status, status_id), (Job, job_id))}
+        wanted = ((Account, account_id), (Status, status_id), (Job, job_id))
+        got = {model: await w.get(model, ident) for model, ident in wanted}
         assert await w.get(Status, new_id()) is None
-    for model, ident in ((Account, account_id), (Status, status_id), (Job, job_id)):
+    for model, ident in wanted:
         obj = got[model]
         assert type(obj) is model
         assert {key: getattr(obj, key) for key in column_keys(model)} == await orm_values(db, model, ident)
@@ -313,7 +312,8 @@ async def test_raw_statements_commit_without_building_a_session(db: Database, ot
     async with db.transaction() as w:
         await w.insert(Job.__table__, [{"kind": "test.raw-only"}])
         (row,) = await w.fetch(select(Job.id).where(Job.kind == bindparam("k")), {"k": "test.raw-only"})
-        assert await w.execute(update(Job.__table__).where(Job.id == bindparam("i", type_=BigInteger)).values(attempts=5), {"i": row[0]}) == 1
+        bump = update(Job.__table__).where(Job.id == bindparam("i", type_=BigInteger)).values(attempts=5)
+        assert await w.execute(bump, {"i": row[0]}) == 1
         if ON_SQLITE:
             assert not w.has_session and w.conn is not None and w.conn.in_transaction
     assert writer_idle(db)
@@ -413,7 +413,7 @@ async def test_savepoints_in_a_lazy_session_share_the_raw_transaction(db: Databa
             w.session.add(Job(kind="test.sp", attempts=3))
             await w.insert(Job.__table__, [{"kind": "test.sp", "attempts": 4}])  # flushes attempts=3 first
         # A savepoint that fails takes its raw statements with it, and only those (once the
-        # session has begun it: see the xfail test below for raw statements first).
+        # savepoint is open: see the test below for raw statements first).
         with pytest.raises(Boom):
             async with w.session.begin_nested():
                 w.session.add(Job(kind="test.sp", attempts=98))
@@ -436,7 +436,7 @@ async def test_savepoints_in_a_lazy_session_share_the_raw_transaction(db: Databa
     assert await job_ids(db, "test.sp2") == set()
 
 
-async def test_raw_statements_see_the_sessions_pending_objects_and_it_sees_theirs(db: Database, account_id: int) -> None:
+async def test_raw_statements_and_the_session_see_each_others_writes(db: Database, account_id: int) -> None:
     status_id = new_id()
     async with db.transaction() as w:
         status = Status(id=status_id, account_id=account_id, text="draft")
@@ -444,7 +444,8 @@ async def test_raw_statements_see_the_sessions_pending_objects_and_it_sees_their
         # A foreign key to the pending row: it must be flushed before this INSERT.
         await w.insert(StatusTerm.__table__, [{"term": "t", "status_id": status_id}])
         status.text = "edited"  # dirty, not flushed
-        assert await w.fetch(select(Status.text).where(Status.id == bindparam("i", type_=BigInteger)), {"i": status_id}) == [("edited",)]
+        text_of = select(Status.text).where(Status.id == bindparam("i", type_=BigInteger))
+        assert [tuple(r) for r in await w.fetch(text_of, {"i": status_id})] == [("edited",)]
         job_id = new_id()
         await w.insert(Job.__table__, [{"id": job_id, "kind": "test.order"}])
         job = await w.session.get(Job, job_id)
@@ -553,9 +554,11 @@ async def test_a_statement_listener_sees_every_write_tx_statement(db: Database, 
     try:
         async with db.transaction() as w:
             await w.insert(Job.__table__, [{"kind": "test.listened"}])
-            rows = await w.fetch(select(Job.id, Job.payload, Job.run_at).where(Job.kind == bindparam("k")), {"k": "test.listened"}, typed=True)
+            query = select(Job.id, Job.payload, Job.run_at).where(Job.kind == bindparam("k"))
+            rows = await w.fetch(query, {"k": "test.listened"}, typed=True)
             assert rows[0][1] == {} and rows[0][2].tzinfo == timezone.utc
-            await w.execute(update(Job.__table__).where(Job.id == bindparam("i", type_=BigInteger)).values(attempts=1), {"i": rows[0][0]})
+            bump = update(Job.__table__).where(Job.id == bindparam("i", type_=BigInteger)).values(attempts=1)
+            await w.execute(bump, {"i": rows[0][0]})
             assert (await w.get(Account, account_id)).username == "alice"
             assert w.has_session  # all through the session
     finally:
@@ -604,93 +607,9 @@ async def test_on_postgresql_write_tx_is_a_session_transaction(db: Database) -> 
     assert len(await job_ids(db, "test.pg")) == 1
 
 
-# -- bugs found in review (documented; strict xfail) ---------------------------------------------
+# -- found in review, fixed (each failed before its fix) ---------------------------------------
 
 
-@pytest.mark.xfail(
-    ON_SQLITE,
-    strict=True,
-    reason="storage/db.py WriteTx.execute: `if not binds: return 0` treats an empty dict (a statement "
-    "without parameters) as an empty executemany, so on SQLite the statement silently never runs; "
-    "through the session (PostgreSQL, or with a statement listener) it runs",
-)
-async def test_execute_with_no_parameters_runs_the_statement(db: Database) -> None:
-    async with db.transaction() as w:
-        await w.insert(Job.__table__, [{"kind": "test.noparams"} for _ in range(3)])
-    async with db.transaction() as w:
-        touched = await w.execute(delete(Job.__table__).where(Job.kind == "test.noparams"), {})
-    assert await job_ids(db, "test.noparams") == set()
-    assert touched == 3
-
-
-@pytest.mark.xfail(
-    ON_SQLITE,
-    strict=True,
-    reason="storage/db.py WriteTx.insert/execute/fetch run on the sqlite3 connection and raise "
-    "sqlite3.IntegrityError, not sqlalchemy.exc.IntegrityError as the session path does (PostgreSQL, "
-    "listeners): `except IntegrityError` around a transaction (api/routes/statuses.py run_action's "
-    "retry, web/session.py web_app_id) does not catch a conflict raised on the raw path",
-)
-async def test_a_raw_conflict_raises_sqlalchemys_integrity_error(db: Database) -> None:
-    job_id = new_id()
-    async with db.transaction() as w:
-        await w.insert(Job.__table__, [{"id": job_id, "kind": "test.conflict"}])
-    with pytest.raises(sqlalchemy.exc.IntegrityError):
-        async with db.transaction() as w:
-            await w.insert(Job.__table__, [{"id": job_id, "kind": "test.conflict"}])
-
-
-@sqlite_only
-@pytest.mark.xfail(
-    strict=True,
-    reason="storage/db.py Database.dispose closes only the pools: the writer sqlite3 connection that "
-    "transaction() opened itself (Database.writer) stays open when no write() session ever checked it "
-    "out of the write pool",
-)
-async def test_dispose_closes_the_writer(settings: Settings) -> None:
-    database = Database(settings.effective_database_url, pool_size=2)
-    async with database.transaction() as w:
-        await w.insert(Job.__table__, [{"kind": "test.dispose"}])
-    writer = database._writer
-    assert writer is not None
-    await database.dispose()
-    try:
-        writer.total_changes  # noqa: B018 - raises once the connection is closed
-    except Exception:
-        return
-    writer.close()  # don't leak it from the test itself
-    pytest.fail("the writer connection is still open after dispose()")
-
-
-@sqlite_only
-@pytest.mark.xfail(
-    strict=True,
-    raises=(asyncio.TimeoutError, TimeoutError),
-    reason="storage/db.py: a write (write()/transaction()/ctx.tx()) opened inside another one in the "
-    "same task waits for _write_lock forever (before 4b09d80 the pool timed out after 60 s, or it "
-    "worked while the outer session had not touched the database); nothing detects the re-entry",
-)
-async def test_a_nested_write_fails_fast_instead_of_hanging(db: Database) -> None:
-    async def nested() -> None:
-        async with db.write() as s:
-            s.add(Job(kind="test.nested"))
-
-    async with db.transaction() as w:
-        await w.insert(Job.__table__, [{"kind": "test.nested-outer"}])
-        with pytest.raises(RuntimeError):
-            await asyncio.wait_for(nested(), timeout=0.5)
-
-
-@pytest.mark.xfail(
-    ON_SQLITE,
-    strict=True,
-    reason="storage/db.py Database.transaction + _writer_for_pool: the first time the write pool "
-    "connects (a fresh Database: a process's first ORM write session) is inside a transaction() "
-    "whose raw statements already ran, SQLAlchemy's first-connect initialisation runs ROLLBACK on "
-    "the shared writer; the session then begins a new transaction and the block commits without "
-    "the raw writes made before it (e.g. a fresh process's first post by an author with a "
-    "notify-follower: the Status INSERT is rolled back, the notification then fails its FK)",
-)
 async def test_a_lazy_session_on_a_cold_write_pool_keeps_the_raw_writes_before_it(settings: Settings) -> None:
     database = Database(settings.effective_database_url, pool_size=2)  # nothing written through it yet
     try:
@@ -705,14 +624,6 @@ async def test_a_lazy_session_on_a_cold_write_pool_keeps_the_raw_writes_before_i
         await database.dispose()
 
 
-@pytest.mark.xfail(
-    ON_SQLITE,
-    strict=True,
-    reason="storage/db.py _sqlite_pragmas on a write-pool connection created again (after the pooled "
-    "one was closed or invalidated) inside a transaction(): `isolation_level = None` makes sqlite3 "
-    "COMMIT the open transaction, so raw writes made before the lazy session stay even though the "
-    "block then fails",
-)
 async def test_a_lazy_session_on_a_reconnected_write_pool_rolls_back_with_the_block(db: Database) -> None:
     await db.write_engine.dispose()  # stands for the pooled writer being closed/invalidated
     with pytest.raises(Boom):
@@ -724,14 +635,6 @@ async def test_a_lazy_session_on_a_reconnected_write_pool_rolls_back_with_the_bl
     assert await job_ids(db, "test.reconnected") == set()
 
 
-@pytest.mark.xfail(
-    ON_SQLITE,
-    strict=True,
-    reason="storage/db.py WriteTx: SQLAlchemy emits a session's SAVEPOINT lazily, when the nested "
-    "transaction first needs its connection; WriteTx.insert/execute only flush pending objects, so "
-    "raw statements run first in `session.begin_nested()` are outside the savepoint and survive its "
-    "rollback (through the session, as on PostgreSQL, they are inside it)",
-)
 async def test_raw_statements_first_in_a_savepoint_roll_back_with_it(db: Database) -> None:
     async with db.transaction() as w:
         w.session.add(Job(kind="test.sp-raw-first", attempts=1))
@@ -742,3 +645,49 @@ async def test_raw_statements_first_in_a_savepoint_roll_back_with_it(db: Databas
                 raise Boom()
     async with db.read() as s:
         assert list(await s.scalars(select(Job.attempts).where(Job.kind == "test.sp-raw-first"))) == [1]
+
+
+async def test_execute_with_no_parameters_runs_the_statement(db: Database) -> None:
+    async with db.transaction() as w:
+        await w.insert(Job.__table__, [{"kind": "test.noparams"} for _ in range(3)])
+    async with db.transaction() as w:
+        touched = await w.execute(delete(Job.__table__).where(Job.kind == "test.noparams"), {})
+    assert await job_ids(db, "test.noparams") == set()
+    assert touched == 3
+
+
+async def test_a_raw_conflict_raises_sqlalchemys_integrity_error(db: Database) -> None:
+    job_id = new_id()
+    async with db.transaction() as w:
+        await w.insert(Job.__table__, [{"id": job_id, "kind": "test.conflict"}])
+    with pytest.raises(sqlalchemy.exc.IntegrityError):
+        async with db.transaction() as w:
+            await w.insert(Job.__table__, [{"id": job_id, "kind": "test.conflict"}])
+
+
+@sqlite_only
+async def test_a_nested_write_fails_fast_instead_of_hanging(db: Database) -> None:
+    async def nested() -> None:
+        async with db.write() as s:
+            s.add(Job(kind="test.nested"))
+
+    async with db.transaction() as w:
+        await w.insert(Job.__table__, [{"kind": "test.nested-outer"}])
+        with pytest.raises(RuntimeError):
+            await asyncio.wait_for(nested(), timeout=0.5)
+
+
+@sqlite_only
+async def test_dispose_closes_the_writer(settings: Settings) -> None:
+    database = Database(settings.effective_database_url, pool_size=2)
+    async with database.transaction() as w:
+        await w.insert(Job.__table__, [{"kind": "test.dispose"}])
+    writer = database._writer
+    assert writer is not None
+    await database.dispose()
+    try:
+        writer.total_changes  # noqa: B018 - raises once the connection is closed
+    except Exception:
+        return
+    writer.close()  # don't leak it from the test itself
+    pytest.fail("the writer connection is still open after dispose()")

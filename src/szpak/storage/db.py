@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from contextvars import ContextVar
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
@@ -53,6 +54,9 @@ def sqlite_path(url: str) -> str:
 def _make_sqlite_engine(
     url: str, *, immediate: bool, pool_size: int, creator: Callable[[], Any] | None = None
 ) -> AsyncEngine:
+    """``creator``: connections configured already (the writer); none of SQLAlchemy's
+    connect-time pragmas then run on them (``isolation_level = None`` would COMMIT a
+    transaction begun on the writer by ``Database.transaction``)."""
     engine = create_async_engine(
         url,
         async_creator=creator or creator_for(sqlite_path(url)),
@@ -61,7 +65,8 @@ def _make_sqlite_engine(
         max_overflow=0,
         pool_timeout=60,
     )
-    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    if creator is None:
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
@@ -80,6 +85,9 @@ def _make_sqlite_engine(
     return engine
 
 
+#: [database, still holding] of the write this context runs in (``Database._take_writer``).
+_HOLDING: ContextVar[list[Any] | None] = ContextVar("szpak_holding_writer", default=None)
+
 #: Idle sqlite3 connections kept for hot reads (``Database.take_raw_reader``).
 RAW_READERS_IDLE = 16
 
@@ -93,6 +101,11 @@ class Database:
         #: SQLite: the one connection every write runs on, and the lock that takes it in turn.
         self._writer: sqlite3.Connection | None = None
         self._write_lock = asyncio.Lock()
+        #: The holder's token (see ``_take_writer``): a write opened inside another would
+        #: wait for itself forever, so it is refused instead.
+        self._write_owner: list[Any] | None = None
+        #: Whether the write pool has made its first connection (see ``transaction``).
+        self._pool_warm = False
         if self.is_sqlite:
             self.read_engine = _make_sqlite_engine(url, immediate=False, pool_size=pool_size)
             self.write_engine = _make_sqlite_engine(url, immediate=True, pool_size=1, creator=self._writer_for_pool)
@@ -165,11 +178,31 @@ class Database:
                 if raw is not None:
                     self._give_back_raw(raw)
 
+    async def _take_writer(self) -> None:
+        held = _HOLDING.get()
+        if held is not None and held[0] is self and held[1]:
+            raise RuntimeError(
+                "a write transaction is already open here; a nested one would wait for it forever"
+            )
+        await self._write_lock.acquire()
+        # Seen by this task and by tasks it starts while it holds the writer (wait_for,
+        # gather...): a write from them would wait for the holder that waits for them.
+        token = [self, True]
+        self._write_owner = token
+        _HOLDING.set(token)
+
+    def _give_writer(self) -> None:
+        token = self._write_owner
+        if token is not None:
+            token[1] = False
+        self._write_owner = None
+        self._write_lock.release()
+
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session whose transaction commits when the block ends without error."""
         if self.is_sqlite:
-            await self._write_lock.acquire()
+            await self._take_writer()
         try:
             async with self._write_sessions() as session:
                 try:
@@ -180,7 +213,7 @@ class Database:
                     raise
         finally:
             if self.is_sqlite:
-                self._write_lock.release()
+                self._give_writer()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[WriteTx]:
@@ -192,7 +225,15 @@ class Database:
             async with self.write() as session:
                 yield WriteTx(self, None, session)
             return
-        async with self._write_lock:
+        await self._take_writer()
+        try:
+            if not self._pool_warm:
+                # The write pool's first connection runs SQLAlchemy's first-connect set-up,
+                # which ends in a ROLLBACK: let that happen now, not on the writer inside the
+                # transaction below when a lazy session first checks it out.
+                async with self.write_engine.connect():
+                    pass
+                self._pool_warm = True
             conn = self.writer()
             await retry_busy(conn.execute, "BEGIN IMMEDIATE")
             wtx = WriteTx(self, conn, None)
@@ -211,6 +252,8 @@ class Database:
             finally:
                 if wtx._session is not None:
                     await wtx._session.close()
+        finally:
+            self._give_writer()
 
     async def dispose(self) -> None:
         while self._raw_idle:
@@ -218,6 +261,9 @@ class Database:
         await self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             await self.write_engine.dispose()
+        if self._writer is not None:
+            self._writer.close()  # closed by the pool already when a session had checked it out
+            self._writer = None
 
 
 class WriteTx:
@@ -256,8 +302,12 @@ class WriteTx:
     async def _flush_pending(self) -> None:
         # Raw statements bypass the session's autoflush: write what it holds first.
         s = self._session
-        if s is not None and (s.new or s.dirty or s.deleted):
+        if s is None:
+            return
+        if s.new or s.dirty or s.deleted:
             await s.flush()
+        if s.in_nested_transaction():
+            await s.connection()  # a SAVEPOINT is emitted lazily: before the raw statements
 
     async def fetch(self, statement: Any, binds: dict[str, Any], *, typed: bool = False) -> list[Any]:
         """The rows of a SELECT; ``typed``: each value through its column type's result
@@ -268,7 +318,7 @@ class WriteTx:
         await self._flush_pending()
         dialect = self.db.write_engine.dialect
         raw = queries.compiled(statement, dialect, binds)
-        rows = conn.execute(raw.sql, raw.params(binds)).fetchall()
+        rows = _driver(conn.execute, raw.sql, raw.params(binds)).fetchall()
         return queries.processed(statement, dialect, rows) if typed else rows
 
     async def execute(self, statement: Any, binds: dict[str, Any] | list[dict[str, Any]]) -> int:
@@ -277,14 +327,14 @@ class WriteTx:
         if conn is None:
             result = await self.session.execute(statement, binds)
             return int(result.rowcount)  # type: ignore[attr-defined]
-        if not binds:
+        if isinstance(binds, list) and not binds:
             return 0
         await self._flush_pending()
         if isinstance(binds, list):
             raw = queries.compiled(statement, self.db.write_engine.dialect, binds[0])
-            return conn.executemany(raw.sql, [raw.params(b) for b in binds]).rowcount
+            return _driver(conn.executemany, raw.sql, [raw.params(b) for b in binds]).rowcount
         raw = queries.compiled(statement, self.db.write_engine.dialect, binds)
-        return conn.execute(raw.sql, raw.params(binds)).rowcount
+        return _driver(conn.execute, raw.sql, raw.params(binds)).rowcount
 
     async def get(self, model: Any, ident: int) -> Any:
         """The ``model`` row with primary key ``ident`` as an ORM object (None when absent):
@@ -308,4 +358,19 @@ class WriteTx:
             return
         await self._flush_pending()
         sql, columns, processors = queries.compiled_insert(table, tuple(rows[0]), self.db.write_engine.dialect)
-        conn.executemany(sql, [queries.insert_params(row, columns, processors) for row in rows])
+        _driver(conn.executemany, sql, [queries.insert_params(row, columns, processors) for row in rows])
+
+
+def _driver(fn: Callable[..., sqlite3.Cursor], sql: str, params: Any) -> sqlite3.Cursor:
+    """Run a raw statement, its errors raised as SQLAlchemy's (as the session path raises
+    them): ``except IntegrityError`` around a transaction must catch either."""
+    try:
+        return fn(sql, params)
+    except sqlite3.IntegrityError as exc:
+        raise sa_exc.IntegrityError(sql, params, exc) from exc
+    except sqlite3.OperationalError as exc:
+        raise sa_exc.OperationalError(sql, params, exc) from exc
+    except sqlite3.DataError as exc:
+        raise sa_exc.DataError(sql, params, exc) from exc
+    except sqlite3.DatabaseError as exc:
+        raise sa_exc.DatabaseError(sql, params, exc) from exc
