@@ -671,10 +671,30 @@ async def test_a_nested_write_fails_fast_instead_of_hanging(db: Database) -> Non
         async with db.write() as s:
             s.add(Job(kind="test.nested"))
 
+    async def body() -> None:  # one task: it holds the writer, then asks for it again
+        async with db.transaction() as w:
+            await w.insert(Job.__table__, [{"kind": "test.nested-outer"}])
+            with pytest.raises(RuntimeError):
+                await nested()
+
+    await asyncio.wait_for(body(), timeout=5)  # a hang fails the test instead of the suite
+    assert await job_ids(db, "test.nested-outer") and not await job_ids(db, "test.nested")
+
+
+@sqlite_only
+async def test_another_task_waits_for_the_writer_as_usual(db: Database) -> None:
+    """A task started inside a write (a concurrent request) is not refused: it waits."""
+    async def other() -> None:
+        async with db.transaction() as w:
+            await w.insert(Job.__table__, [{"kind": "test.after"}])
+
     async with db.transaction() as w:
-        await w.insert(Job.__table__, [{"kind": "test.nested-outer"}])
-        with pytest.raises(RuntimeError):
-            await asyncio.wait_for(nested(), timeout=0.5)
+        await w.insert(Job.__table__, [{"kind": "test.first"}])
+        task = asyncio.create_task(other())
+        await asyncio.sleep(0.05)
+        assert not task.done()  # waiting for the writer
+    await task
+    assert await job_ids(db, "test.after") and await job_ids(db, "test.first")
 
 
 @sqlite_only

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from contextvars import ContextVar
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -85,9 +84,6 @@ def _make_sqlite_engine(
     return engine
 
 
-#: [database, still holding] of the write this context runs in (``Database._take_writer``).
-_HOLDING: ContextVar[list[Any] | None] = ContextVar("szpak_holding_writer", default=None)
-
 #: Idle sqlite3 connections kept for hot reads (``Database.take_raw_reader``).
 RAW_READERS_IDLE = 16
 
@@ -101,9 +97,9 @@ class Database:
         #: SQLite: the one connection every write runs on, and the lock that takes it in turn.
         self._writer: sqlite3.Connection | None = None
         self._write_lock = asyncio.Lock()
-        #: The holder's token (see ``_take_writer``): a write opened inside another would
-        #: wait for itself forever, so it is refused instead.
-        self._write_owner: list[Any] | None = None
+        #: The task holding the writer: a write it opens inside its own would wait for
+        #: itself forever, so it is refused instead.
+        self._write_owner: asyncio.Task[Any] | None = None
         #: Whether the write pool has made its first connection (see ``transaction``).
         self._pool_warm = False
         if self.is_sqlite:
@@ -179,22 +175,15 @@ class Database:
                     self._give_back_raw(raw)
 
     async def _take_writer(self) -> None:
-        held = _HOLDING.get()
-        if held is not None and held[0] is self and held[1]:
-            raise RuntimeError(
-                "a write transaction is already open here; a nested one would wait for it forever"
-            )
+        task = asyncio.current_task()
+        if task is not None and self._write_owner is task:
+            # Only the holder's own task is refused: another task (a concurrent request, or
+            # one started inside the block) may wait for the writer as usual.
+            raise RuntimeError("a write transaction is already open in this task; a nested one would wait for it forever")
         await self._write_lock.acquire()
-        # Seen by this task and by tasks it starts while it holds the writer (wait_for,
-        # gather...): a write from them would wait for the holder that waits for them.
-        token = [self, True]
-        self._write_owner = token
-        _HOLDING.set(token)
+        self._write_owner = task
 
     def _give_writer(self) -> None:
-        token = self._write_owner
-        if token is not None:
-            token[1] = False
         self._write_owner = None
         self._write_lock.release()
 
