@@ -12,6 +12,7 @@ followers-only, 15% carry one of 30 hashtags. Viewers (real users with tokens):
 
   (a) follows 50 random authors       (c) follows 500 random authors
   (b) follows the 50 quiet authors    (d) follows the one busiest author
+  (e) follows 50 random authors and 3 hashtags
 
 and, for each, GET /api/v1/timelines/home: the first page (default limit 20) and the 10th
 page (``max_id`` of the end of page 9, found by walking the pages); for (b) also its last,
@@ -138,7 +139,7 @@ async def build(
     from szpak.storage.db import Database
     from szpak.storage.ids import new_id
     from szpak.storage.migrate import upgrade_async
-    from szpak.storage.models import Account, Follow, Status, StatusTag, Tag
+    from szpak.storage.models import Account, Follow, Status, StatusTag, Tag, TagFollow
 
     t0 = time.perf_counter()
     rng = random.Random(seed)
@@ -153,7 +154,10 @@ async def build(
         "b": (f"{len(world['quiet'])} quiet authors", world["quiet"]),
         "c": (f"{min(WIDE, n_authors)} random authors", rng.sample(range(n_authors), min(WIDE, n_authors))),
         "d": ("1 busiest author", [world["busiest"]]),
+        "e": (f"{min(FAN, n_authors)} authors + 3 tags", rng.sample(range(n_authors), min(FAN, n_authors))),
     }
+    #: viewer → hashtags it follows (the followed-tags branch of home; docs/performance.md)
+    followed_tags = {"e": [0, 1, 2]}
     viewers: dict[str, dict[str, Any]] = {}
     async with ctx.tx() as tx:
         for key, (label, follows) in shapes.items():
@@ -191,9 +195,12 @@ async def build(
                 "created_at": start, "show_reblogs": True, "notify": False}
                for v in viewers.values() for a in v["follows"]]
 
+    tag_follows = [{"id": new_id(), "account_id": viewers[k]["account_id"], "tag_id": tag_ids[t], "created_at": start}
+                   for k, ts in followed_tags.items() if k in viewers for t in ts]
+
     engine = ctx.db.write_engine
     for table, data in ((Account.__table__, accounts), (Tag.__table__, tags), (Status.__table__, statuses),
-                        (StatusTag.__table__, status_tags), (Follow.__table__, follows)):
+                        (StatusTag.__table__, status_tags), (Follow.__table__, follows), (TagFollow.__table__, tag_follows)):
         for i in range(0, len(data), BATCH):
             async with engine.begin() as conn:
                 await conn.execute(table.insert(), data[i:i + BATCH])

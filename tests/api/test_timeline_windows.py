@@ -10,13 +10,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import BigInteger, bindparam, select
 
 from szpak.api.routes import timelines
-from szpak.domain import relationships
+from szpak.domain import relationships, tag_follows
 from szpak.domain.errors import DomainError
 from szpak.domain.statuses import StatusDraft, create_status, reblog
-from szpak.storage.models import Account, Status
+from szpak.storage.models import Account, Follow, Status, StatusTag, TagFollow
+from szpak.storage.models.base import UTCDateTime
 from szpak.storage.queries import fetch_raw
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
@@ -41,6 +42,9 @@ async def _world(client: Any, rng: random.Random, users: int, posts: int) -> lis
         for b in rng.sample(ids, k=max(1, users // 2)):
             if a != b:
                 await run(a, relationships.follow, b, reblogs=rng.random() > 0.2)
+    for a in ids[: users // 2]:  # half the viewers follow a hashtag or two
+        for tag in rng.sample(["kawa", "herbata", "rower"], k=rng.choice([1, 2])):
+            await run(a, tag_follows.follow, tag)
     for _ in range(posts):
         author = rng.choice(ids)
         roll = rng.random()
@@ -48,6 +52,8 @@ async def _world(client: Any, rng: random.Random, users: int, posts: int) -> lis
             st = await run(author, reblog, rng.choice(status_ids))
         else:
             mention = f"@{names[rng.choice(ids)]} " if rng.random() < 0.3 else ""
+            if rng.random() < 0.4:
+                mention += f"#{rng.choice(['kawa', 'herbata', 'rower', 'inne'])} "
             reply_to = rng.choice(status_ids) if status_ids and rng.random() < 0.25 else None
             draft = StatusDraft(text=f"{mention}wpis {rng.random():.5f}", visibility=rng.choice(VISIBILITIES),
                                 in_reply_to_id=reply_to)
@@ -69,13 +75,30 @@ async def test_windowed_home_equals_the_plain_query(client, monkeypatch, seed):
     monkeypatch.setattr(timelines, "WINDOW_GROWTH", 2)
     rng = random.Random(seed)
     viewers = await _world(client, rng, users=7, posts=90)
-    statement = timelines._home_ids(False)
+    statement = timelines._home_ids(False, True)
     without_tags = timelines._home_ids(False, with_tags=False)
+    # The plain statement as written before the tag branch repeated the page bounds.
+    reference = timelines._paged_ids(
+        timelines.home_query(bindparam("viewer", type_=BigInteger), bindparam("now", type_=UTCDateTime())), False
+    )
     assert without_tags is not statement
     ctx = client.app.state.ctx
     async with ctx.read() as s:
         every_id = list(await s.scalars(select(Status.id).order_by(Status.id)))
-        checked = 0
+        tag_followers = set(await s.scalars(select(TagFollow.account_id)))
+        follows = {(a, b) for a, b in (await s.execute(select(Follow.account_id, Follow.target_account_id))).all()}
+        # Per tag-following viewer: posts (of followed tags) by accounts it does not follow.
+        tagged_by_strangers: dict[int, set[int]] = {}
+        for viewer_id in tag_followers:
+            rows = await s.execute(
+                select(Status.id, Status.account_id)
+                .join(StatusTag, StatusTag.status_id == Status.id)
+                .where(StatusTag.tag_id.in_(select(TagFollow.tag_id).where(TagFollow.account_id == viewer_id)))
+            )
+            tagged_by_strangers[viewer_id] = {
+                sid for sid, author in rows.all() if author != viewer_id and (viewer_id, author) not in follows
+            }
+        checked = tagged_seen = 0
         for viewer in viewers:
             for _ in range(12):
                 limit = rng.choice([1, 2, 3, 5, 20, 40])
@@ -90,12 +113,19 @@ async def test_windowed_home_equals_the_plain_query(client, monkeypatch, seed):
                 binds = {"viewer": viewer, "now": datetime.now(timezone.utc), "max_id": max_id, "since_id": since,
                          "limit": limit}
                 plain = [r[0] for r in await fetch_raw(s, statement, binds)]
+                assert plain == [r[0] for r in await fetch_raw(s, reference, binds)], (viewer, binds)
                 windowed = await timelines.windowed_ids(s, statement, binds)
                 assert windowed == plain, (viewer, binds)
-                # Nobody here follows a hashtag: the statement without that branch agrees.
-                assert await timelines.windowed_ids(s, without_tags, binds) == plain, (viewer, binds)
+                # For a viewer who follows no hashtag, the statement without that branch agrees.
+                if viewer not in tag_followers:
+                    assert await timelines.windowed_ids(s, without_tags, binds) == plain, (viewer, binds)
+                elif plain:
+                    chosen = await timelines.home_statement(s, viewer, False)
+                    assert chosen is statement
+                tagged_seen += sum(1 for i in plain if i in tagged_by_strangers.get(viewer, ()))
                 checked += bool(plain)
         assert len(every_id) > 60 and checked > 20
+        assert tag_followers and tagged_seen > 0  # the followed-tags branch was exercised
 
 
 async def test_home_pages_through_windows_over_http(client, monkeypatch):

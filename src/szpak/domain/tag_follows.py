@@ -111,16 +111,25 @@ async def followed_tag_names(session: AsyncSession, account_id: int) -> set[str]
     )
 
 
-def followed_tags_clause(me: Any) -> ColumnElement[bool]:
+def followed_tags_clause(me: Any, below: Any = None, above: Any = None) -> ColumnElement[bool]:
     """SQL condition on ``Status``: a public post (not a boost) carrying a tag ``me`` follows.
 
     Visibility, blocks and mutes are not restated: the home query applies
-    ``visible_clause`` and ``not_muted_clause`` to every row. ``me`` may be a bind parameter."""
+    ``visible_clause`` and ``not_muted_clause`` to every row. ``me`` may be a bind parameter.
+    ``below``/``above``: the id range the statement reads (binds), repeated inside so that
+    the tagged posts are found through ``ix_status_tags_tag_id_status_id`` for that range
+    only; ``reblog_of_id + 0`` keeps SQLite from planning the branch through the (nearly
+    all-NULL) ``reblog_of_id`` index once ``ANALYZE`` has given it statistics."""
     followed = select(TagFollow.tag_id).where(TagFollow.account_id == me)
+    tagged = select(StatusTag.status_id).where(StatusTag.tag_id.in_(followed))
+    if below is not None:
+        tagged = tagged.where(StatusTag.status_id < below)
+    if above is not None:
+        tagged = tagged.where(StatusTag.status_id > above)
     return and_(
         Status.visibility == "public",
-        Status.reblog_of_id.is_(None),
-        Status.id.in_(select(StatusTag.status_id).where(StatusTag.tag_id.in_(followed))),
+        (Status.reblog_of_id + 0).is_(None),
+        Status.id.in_(tagged),
     )
 
 

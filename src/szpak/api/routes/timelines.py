@@ -71,7 +71,8 @@ def _paged_ids(query: Select[tuple[Status]], ascending: bool) -> Select[Any]:
 @cache
 def _home_ids(ascending: bool, with_tags: bool = True) -> Select[Any]:
     viewer = bindparam("viewer", type_=BigInteger)
-    return _paged_ids(home_query(viewer, bindparam("now", type_=UTCDateTime()), with_tags=with_tags), ascending)
+    query = home_query(viewer, bindparam("now", type_=UTCDateTime()), with_tags=with_tags, paged=True)
+    return _paged_ids(query, ascending)
 
 
 @cache
@@ -173,7 +174,7 @@ async def _respond_fast(
     return out
 
 
-def home_query(me: Any, now: Any = None, *, with_tags: bool = True) -> Select[tuple[Status]]:
+def home_query(me: Any, now: Any = None, *, with_tags: bool = True, paged: bool = False) -> Select[tuple[Status]]:
     """The viewer's home feed, as Mastodon's home feed filter has it:
 
     - the viewer's own posts and boosts, always;
@@ -184,13 +185,15 @@ def home_query(me: Any, now: Any = None, *, with_tags: bool = True) -> Select[tu
     - nothing from members of the viewer's exclusive lists (they are read in the list).
 
     ``with_tags=False`` leaves out the followed-tags branch: the same rows for a viewer who
-    follows no hashtag (``home_statement`` picks it).
+    follows no hashtag (``home_statement`` picks it). ``paged``: the statement will be
+    bounded by ``max_id``/``since_id`` binds (``_paged_ids``), which the tag branch repeats.
     """
     followed = select(Follow.target_account_id).where(Follow.account_id == me)
     reblogs_hidden = select(Follow.target_account_id).where(Follow.account_id == me, Follow.show_reblogs.is_(False))
     sources = [Status.account_id == me, Status.account_id.in_(followed)]
     if with_tags:
-        sources.append(followed_tags_clause(me))
+        window = (bindparam("max_id", type_=BigInteger), bindparam("since_id", type_=BigInteger)) if paged else ()
+        sources.append(followed_tags_clause(me, *window))
     return select(Status).where(
         or_(*sources),
         visible_clause(me),
