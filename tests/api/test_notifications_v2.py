@@ -4,15 +4,20 @@ unread count, scopes and bad input (docs/api/notifications-search.md)."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from sqlalchemy import event, select
 
+from szpak.api.routes import notifications_v2
 from szpak.domain import interactions, notify, relationships, statuses
-from szpak.storage.models import Notification
+from szpak.domain.accounts import create_user
+from szpak.storage.models import Account, Notification
 
 from .domain_steps import act, suspend
-from .helpers import read_statements
+from .helpers import links, read_statements
 from .mastodon_schema import assert_entity
 
 
@@ -355,6 +360,151 @@ async def test_windows_split_groups_alike_in_python_and_sql(client):
     assert r.json() == {"count": 2}
     r = await alice.get(f"/api/v2/notifications/favourite-{post['id']}-480012/accounts")
     assert [a["id"] for a in r.json()] == [bob.id, carol.id]
+
+
+# -- large groups: read without loading them ---------------------------------------------
+
+
+@contextmanager
+def fetched_rows(client: Any) -> Iterator[list[tuple[str, int]]]:
+    """(statement, rows fetched) of every statement the read engine runs in the block. Both
+    async adapters (aiosqlite, asyncpg) buffer a result's rows in the cursor's ``_rows``
+    when the statement runs, so their number is what was read into Python."""
+    engine = client.app.state.ctx.db.read_engine.sync_engine
+    seen: list[tuple[str, int]] = []
+
+    def record(_conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        assert hasattr(cursor, "_rows"), type(cursor)  # else this helper measures nothing
+        seen.append((statement, len(cursor._rows)))
+
+    event.listen(engine, "after_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "after_cursor_execute", record)
+
+
+async def _favourited_by_many(client: Any, alice: Any, n: int, text: str = "Wpis, który się rozszedł") -> tuple[
+    dict[str, Any], list[str], list[str]
+]:
+    """A post of alice's favourited by ``n`` new accounts one after another: the post, the
+    fans' ids (oldest favourite first) and alice's notification ids of it (newest first)."""
+    post = await alice.post_status(text)
+    ctx = client.app.state.ctx
+    async with ctx.tx() as tx:
+        users = [
+            await create_user(tx, username=f"fan{len(text)}x{i}", email=f"fan{len(text)}x{i}@example.com",
+                              password="sekretne-haslo")
+            for i in range(n)
+        ]
+    fans = [u.account_id for u in users]
+    for aid in fans:
+        async with ctx.tx() as tx:
+            await interactions.favourite(tx, await tx.session.get(Account, aid), int(post["id"]))
+    async with ctx.read() as s:
+        nids = (await s.scalars(select(Notification.id).where(
+            Notification.account_id == int(alice.id), Notification.status_id == int(post["id"])
+        ).order_by(Notification.id.desc()))).all()
+    assert len(nids) == n
+    return post, [str(a) for a in fans], [str(i) for i in nids]
+
+
+async def test_one_large_group_is_counted_not_loaded(client):
+    """60 favourites: the right count and the 8 newest actors, from the same statements as
+    a group of 3 and no result set larger than a sample batch."""
+    alice = await client.make_user("alice")
+    small_post, small_fans, _ = await _favourited_by_many(client, alice, 3, "mały")
+    post, fans, nids = await _favourited_by_many(client, alice, 60)
+    [small_key, key] = [g["group_key"] for g in reversed((await _grouped(alice))["notification_groups"])]
+    assert small_key.startswith(f"favourite-{small_post['id']}-") and key.startswith(f"favourite-{post['id']}-")
+
+    async def one(group_key: str) -> tuple[dict[str, Any], list[tuple[str, int]]]:
+        await alice.get(f"/api/v2/notifications/{group_key}")  # warm the token and account caches
+        with fetched_rows(client) as seen:
+            r = await alice.get(f"/api/v2/notifications/{group_key}")
+        assert r.status_code == 200, r.text
+        return r.json(), seen
+
+    res, seen = await one(key)
+    _conforms(res)
+    [g] = res["notification_groups"]
+    assert g["notifications_count"] == 60
+    assert g["most_recent_notification_id"] == nids[0]
+    assert g["sample_account_ids"] == fans[::-1][: notifications_v2.SAMPLE_ACCOUNTS] and len(fans[::-1][:8]) == 8
+    assert [a["id"] for a in res["accounts"]] == g["sample_account_ids"]
+    assert [s["id"] for s in res["statuses"]] == [post["id"]]
+    assert max(rows for _sql, rows in seen) <= notifications_v2.SAMPLE_BATCH < 60
+
+    small, small_seen = await one(small_key)
+    [sg] = small["notification_groups"]
+    assert sg["notifications_count"] == 3 and sg["sample_account_ids"] == small_fans[::-1]
+    assert len(seen) == len(small_seen)  # statements do not grow with the group
+
+
+async def test_large_group_accounts_are_paged_like_mastodon(client):
+    """``/accounts`` pages over the group's notifications: 40 by default, at most 80,
+    ``Link`` to go on; each page reads no more rows than it answers with."""
+    alice = await client.make_user("alice")
+    post, fans, nids = await _favourited_by_many(client, alice, 60)
+    key = (await _grouped(alice))["notification_groups"][0]["group_key"]
+    newest_first = fans[::-1]
+    base = f"/api/v2/notifications/{key}/accounts"
+
+    with fetched_rows(client) as seen:
+        r = await alice.get(base)
+    assert r.status_code == 200, r.text
+    assert [a["id"] for a in r.json()] == newest_first[:40]
+    assert max(rows for _sql, rows in seen) <= 40
+    nxt, prev = links(r)["next"], links(r)["prev"]
+    assert nxt.endswith(f"{base}?max_id={nids[39]}") and prev.endswith(f"{base}?min_id={nids[0]}")
+    r = await alice.get(nxt.replace("http://testserver", ""))
+    assert [a["id"] for a in r.json()] == newest_first[40:]
+    r = await alice.get(links(r)["next"].replace("http://testserver", ""))
+    assert r.status_code == 200 and r.json() == [] and "link" not in r.headers  # past the end: empty, not 404
+
+    r = await alice.get(f"{base}?limit=500")  # capped at 80
+    assert [a["id"] for a in r.json()] == newest_first
+    r = await alice.get(f"{base}?limit=5&max_id={nids[9]}")
+    assert [a["id"] for a in r.json()] == newest_first[10:15]
+    assert links(r)["next"].endswith(f"?limit=5&max_id={nids[14]}")
+    r = await alice.get(f"{base}?limit=5&min_id={nids[9]}")  # the five just above, newest first
+    assert [a["id"] for a in r.json()] == newest_first[4:9]
+    r = await alice.get(f"{base}?since_id={nids[3]}")
+    assert [a["id"] for a in r.json()] == newest_first[:3]
+    for account in r.json():
+        assert_entity(account, "Account")
+
+    # A group with nothing left to show is 404 whatever the page asked for.
+    await alice.post(f"/api/v2/notifications/{key}/dismiss")
+    for query in ("", f"?max_id={nids[0]}", "?limit=3"):
+        assert (await alice.get(f"{base}{query}")).status_code == 404
+
+
+async def test_list_page_samples_and_scan_are_bounded(client, monkeypatch):
+    """In a page a large group names at most 8 actors; a page reads at most ``MAX_SCAN``
+    notifications (fetched, not only used), ending there and going on under the same key."""
+    alice = await client.make_user("alice")
+    post, fans, nids = await _favourited_by_many(client, alice, 60)
+    [g] = (await _grouped(alice))["notification_groups"]
+    assert g["notifications_count"] == 60 and g["sample_account_ids"] == fans[::-1][:8]
+    assert (g["page_max_id"], g["page_min_id"]) == (nids[0], nids[-1])
+
+    monkeypatch.setattr(notifications_v2, "MAX_SCAN", 25)
+    url, pages = "/api/v2/notifications", []
+    while True:
+        with fetched_rows(client) as seen:
+            r = await alice.get(url)
+        groups = r.json()["notification_groups"]
+        if not groups:
+            break
+        assert max(rows for _sql, rows in seen) <= 25
+        pages.append([(x["group_key"], x["notifications_count"], x["page_max_id"], x["page_min_id"]) for x in groups])
+        url = links(r)["next"].replace("http://testserver", "")
+    assert pages == [
+        [(g["group_key"], 25, nids[0], nids[24])],
+        [(g["group_key"], 25, nids[25], nids[49])],
+        [(g["group_key"], 10, nids[50], nids[59])],
+    ]
 
 
 @pytest.mark.parametrize(

@@ -240,7 +240,6 @@ def processed(statement: Any, dialect: Any, rows: list[tuple[Any, ...]]) -> list
     return [tuple(p(v) if p is not None else v for p, v in zip(procs, row)) for row in rows]
 
 
-_INSERT_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
 _TYPED_INSERTS: dict[tuple[int, tuple[str, ...], str], tuple[str, tuple[Any, ...], tuple[Any, ...]]] = {}
 
 
@@ -306,26 +305,6 @@ def insert_params(row: dict[str, Any], columns: tuple[Any, ...], processors: tup
             value = default.arg if default.is_scalar else default.arg(None)
         out.append(proc(value) if proc is not None else value)
     return tuple(out)
-
-
-async def insert_rows(session: AsyncSession, table: Any, rows: list[dict[str, Any]]) -> None:
-    """``INSERT`` ``rows`` into ``table`` in ``session``'s transaction: on SQLite one
-    ``executemany`` on the transaction's own sqlite3 connection (SQLAlchemy's executemany
-    machinery cost more than SQLite did), elsewhere a Core executemany. Only for columns
-    whose values need no type processing (ints, strings), every row with the same keys."""
-    if not rows:
-        return
-    await session.connection()  # a write session's transaction, begun if it was not yet
-    conn = await sqlite_connection(session)
-    if conn is None or session.info.get("raw_reader") is not None:
-        await session.execute(table.insert(), rows)
-        return
-    columns = tuple(rows[0])
-    sql = _INSERT_SQL.get((table.name, columns))
-    if sql is None:
-        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-        _INSERT_SQL[(table.name, columns)] = sql
-    conn.executemany(sql, [tuple(row[c] for c in columns) for row in rows])
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:

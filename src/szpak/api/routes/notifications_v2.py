@@ -9,6 +9,12 @@ one would open a group beyond ``limit``. Each group then tells what of it lies i
 cut by the page's edge continues, under the same key, on the next page. ``Link`` carries
 the page's lowest and highest ids.
 
+One group by key (``GET /:group_key``) is a COUNT of the group and a LIMITed read of its
+newest notifications (for ``most_recent_notification_id`` and the sample accounts); its
+accounts (``GET /:group_key/accounts``) are paged over the group's notification ids, as
+Mastodon pages them. Neither reads a whole group: a post with 100,000 favourites costs
+what one with ten does, bar the COUNT the database runs.
+
 Statuses are rendered by the Presenter for the viewer with the ``notifications`` filters
 (a hide filter drops its group, as v1 drops the notification); accounts come from the
 Presenter's account cache.
@@ -42,8 +48,13 @@ router = APIRouter()
 SAMPLE_ACCOUNTS = 8
 #: Notifications one page reads at most: a page ends there even with fewer groups than asked.
 MAX_SCAN = 2000
-#: Accounts ``/accounts`` of one group answers with at most.
-MAX_GROUP_ACCOUNTS = 80
+#: Notifications one group's sample is read in batches of, newest first, until it names
+#: ``SAMPLE_ACCOUNTS`` actors (one batch, unless an actor recurs in the group) ...
+SAMPLE_BATCH = 2 * SAMPLE_ACCOUNTS
+#: ... and at most this many in all.
+SAMPLE_SCAN = 10 * SAMPLE_BATCH
+#: ``limit`` of ``/accounts`` of one group: Mastodon's ``DEFAULT_ACCOUNTS_LIMIT``, at most twice that.
+GROUP_ACCOUNTS_LIMIT, MAX_GROUP_ACCOUNTS = 40, 80
 #: Fields of an Account kept in ``partial_accounts`` (PartialAccountWithAvatar).
 PARTIAL_FIELDS = ("id", "acct", "url", "avatar", "avatar_static", "locked", "bot")
 
@@ -145,7 +156,8 @@ async def _page_groups(
         step = q
         if cursor is not None:
             step = step.where(Notification.id > cursor if ascending else Notification.id < cursor)
-        rows = (await s.execute(_columns(step).order_by(order).limit(batch))).all()
+        want = min(batch, MAX_SCAN - len(consumed))  # never fetched beyond MAX_SCAN
+        rows = (await s.execute(_columns(step).order_by(order).limit(want))).all()
         for nid, type_, status_id, from_account_id, created_at in rows:
             key = notify.group_key(nid, type_, status_id, grouped_types)
             group = groups.get(key)
@@ -158,7 +170,7 @@ async def _page_groups(
             consumed.append(nid)
             if len(consumed) >= MAX_SCAN:
                 break
-        if len(rows) < batch:
+        if len(rows) < want:
             break
         cursor = rows[-1][0]
     for g in groups.values():
@@ -243,19 +255,41 @@ async def unread_group_count(
     return {"count": int(count or 0)}
 
 
-async def _group(s: AsyncSession, me: int, group_key: str) -> Group:
-    """The shown notifications of one group (newest first), or 404. A group spans one
-    window of ``notify.GROUP_SPAN_HOURS`` hours, so this is bounded by what a window holds."""
+def _group_query(me: int, group_key: str) -> Select[Any]:
+    """The notifications of group ``group_key`` the viewer is shown; 404 for a key Szpak
+    does not make."""
     clause = notify.group_clause(group_key)
     if clause is None:
         raise NotFound()
-    q = _columns(notify.notifications_query(me).where(clause)).order_by(Notification.id.desc())
-    rows = (await s.execute(q)).all()
-    if not rows:
+    return notify.notifications_query(me).where(clause)
+
+
+async def _group(s: AsyncSession, me: int, group_key: str) -> Group:
+    """One whole group (or 404) without loading it: ``count`` is one COUNT; the newest
+    notification and the sample actors come from the newest ``SAMPLE_BATCH`` notifications
+    (more batches only while an actor recurs, at most ``SAMPLE_SCAN`` rows). ``min_id`` and
+    ``latest_at`` are those of the rows read: only ``entity(page=False)`` is meant."""
+    q = _group_query(me, group_key)
+    count = int(await s.scalar(select(func.count()).select_from(q.with_only_columns(Notification.id).subquery())) or 0)
+    if not count:
         raise NotFound()
-    group = Group(group_key, rows[0][1], rows[0][2])
-    for nid, _type, _status, from_account_id, created_at in rows:
-        group.add(nid, from_account_id, created_at)
+    group: Group | None = None
+    cursor: int | None = None
+    scanned = 0
+    while True:
+        step = q if cursor is None else q.where(Notification.id < cursor)
+        rows = (await s.execute(_columns(step).order_by(Notification.id.desc()).limit(SAMPLE_BATCH))).all()
+        for nid, type_, status_id, from_account_id, created_at in rows:
+            if group is None:
+                group = Group(group_key, type_, status_id)
+            group.add(nid, from_account_id, created_at)
+        scanned += len(rows)
+        if group is None:  # gone between the two statements
+            raise NotFound()
+        if len(rows) < SAMPLE_BATCH or len(group.accounts) >= SAMPLE_ACCOUNTS or scanned >= SAMPLE_SCAN:
+            break
+        cursor = rows[-1][0]
+    group.count = count
     return group
 
 
@@ -283,12 +317,28 @@ async def dismiss_group(
 
 @router.get("/api/v2/notifications/{group_key}/accounts")
 async def group_accounts(
-    request: Request, group_key: str, viewer: Viewer = require("read:notifications"), ctx: Context = Depends(current_ctx)
+    request: Request,
+    response: Response,
+    group_key: str,
+    page: Page = Depends(page_params(default=GROUP_ACCOUNTS_LIMIT, maximum=MAX_GROUP_ACCOUNTS)),
+    viewer: Viewer = require("read:notifications"),
+    ctx: Context = Depends(current_ctx),
 ) -> Any:
-    """The accounts behind a group's notifications, most recent first (at most 80)."""
+    """The accounts behind a group's notifications, most recent first, paged as Mastodon
+    pages them: over the group's notification ids (``max_id``/``since_id``/``min_id``,
+    ``limit`` 40, at most 80, ``Link``). An actor is named once a page. 404 when the group
+    has nothing to show; a page past its end is ``[]``."""
     me = own_id(viewer)
+    q = _group_query(me, group_key)
     async with ctx.read() as s:
-        group = await _group(s, me, group_key)
-        wanted = group.accounts[:MAX_GROUP_ACCOUNTS]
+        rows = page.finish((await s.execute(
+            page.apply(q.with_only_columns(Notification.id, Notification.from_account_id), Notification.id)
+        )).all())
+        if not rows:
+            cursor = page.max_id is not None or page.since_id is not None or page.min_id is not None
+            if not cursor or await s.scalar(q.with_only_columns(Notification.id).limit(1)) is None:
+                raise NotFound()
+        wanted = list(dict.fromkeys(from_account_id for _nid, from_account_id in rows))
         accounts = await request.app.state.presenter.accounts(s, set(wanted))
+    link_header(request, response, [nid for nid, _ in rows])
     return [accounts[a] for a in wanted if a in accounts]
