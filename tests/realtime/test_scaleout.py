@@ -57,7 +57,8 @@ class ServerProcess:
         command = [sys.executable, "-m", "szpak.cli", "serve", "--port", str(self.port), "--workers", str(workers),
                    "--log-level", "warning"]
         with self.log.open("wb") as log:
-            self.proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+            # Its own process group: stop() can take the worker processes down with it.
+            self.proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def wait_ready(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
@@ -80,6 +81,10 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        try:  # workers left behind by a supervisor that did not stop cleanly
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 class Cluster:
