@@ -711,3 +711,36 @@ async def test_dispose_closes_the_writer(settings: Settings) -> None:
         return
     writer.close()  # don't leak it from the test itself
     pytest.fail("the writer connection is still open after dispose()")
+
+
+# -- WAL checkpoints off the event loop ------------------------------------------------------
+
+
+@sqlite_only
+async def test_wal_checkpoints_run_on_a_worker_thread(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite's own auto-checkpoint would run inside a commit, on the event loop; the writer
+    has it off, and every CHECKPOINT_EVERY commits a passive checkpoint runs on a thread."""
+    import threading
+
+    from szpak.storage import db as db_module
+
+    ran_on: list[int] = []
+    real = db_module._checkpoint
+
+    def recording(path: str) -> None:
+        ran_on.append(threading.get_ident())
+        real(path)
+
+    monkeypatch.setattr(db_module, "CHECKPOINT_EVERY", 5)
+    monkeypatch.setattr(db_module, "_checkpoint", recording)
+    for i in range(12):
+        async with db.transaction() as w:
+            await w.insert(Job.__table__, [{"kind": "test.checkpoint", "attempts": i}])
+        if db._checkpointing is not None:
+            await db._checkpointing
+    assert db.writer().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    assert len(ran_on) == 2 and threading.get_ident() not in ran_on
+    # The WAL stays checkpointable (nothing holds it back).
+    busy, frames, copied = db.writer().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert busy == 0 and frames == copied
+    assert len(await job_ids(db, "test.checkpoint")) == 12

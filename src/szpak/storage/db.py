@@ -16,6 +16,7 @@ what SQLite spends beginning and committing (docs/performance.md).
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -84,6 +85,22 @@ def _make_sqlite_engine(
     return engine
 
 
+log = logging.getLogger(__name__)
+
+#: Write commits between two WAL checkpoints (``Database._committed``): a post writes ~10
+#: pages, so about SQLite's own default of one checkpoint per 1,000 WAL pages.
+CHECKPOINT_EVERY = 100
+
+
+def _checkpoint(path: str) -> None:
+    """A passive WAL checkpoint on a connection of its own (runs on a worker thread)."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=0)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    finally:
+        conn.close()
+
+
 #: Idle sqlite3 connections kept for hot reads (``Database.take_raw_reader``).
 RAW_READERS_IDLE = 16
 
@@ -102,6 +119,9 @@ class Database:
         self._write_owner: asyncio.Task[Any] | None = None
         #: Whether the write pool has made its first connection (see ``transaction``).
         self._pool_warm = False
+        #: WAL checkpoints run off the event loop (``_committed``).
+        self._commits = 0
+        self._checkpointing: asyncio.Future[None] | None = None
         if self.is_sqlite:
             self.read_engine = _make_sqlite_engine(url, immediate=False, pool_size=pool_size)
             self.write_engine = _make_sqlite_engine(url, immediate=True, pool_size=1, creator=self._writer_for_pool)
@@ -112,6 +132,7 @@ class Database:
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False, autoflush=True)
         self._raw_idle: list[sqlite3.Connection] = []
         self._raw_path = sqlite_path(url) if self.is_sqlite else ":memory:"
+        self._offload_checkpoints = self._raw_path != ":memory:" and not self._raw_path.startswith("file:")
 
     def writer(self) -> sqlite3.Connection:
         """SQLite: the writer connection (opened on first use, again after a close)."""
@@ -125,8 +146,31 @@ class Database:
         conn = sqlite3.connect(self._raw_path, isolation_level=None, check_same_thread=False)
         _sqlite_pragmas(conn, None)
         conn.execute("PRAGMA busy_timeout=0")
+        if self._offload_checkpoints:
+            # SQLite would checkpoint inside the commit that fills the WAL: copying pages and
+            # fsyncing the file on the event loop, a stall every request in flight waits for.
+            conn.execute("PRAGMA wal_autocheckpoint=0")
         self._writer = conn
         return conn
+
+    def _committed(self) -> None:
+        """After a write commit (SQLite on a file): every ``CHECKPOINT_EVERY`` commits, a
+        passive WAL checkpoint on a worker thread, with a connection of its own (it never
+        waits for readers or writers; what it cannot copy yet, the next one does)."""
+        if not self._offload_checkpoints:
+            return
+        self._commits += 1
+        if self._commits < CHECKPOINT_EVERY or self._checkpointing is not None:
+            return
+        self._commits = 0
+        job = asyncio.get_running_loop().run_in_executor(None, _checkpoint, self._raw_path)
+        self._checkpointing = job
+        job.add_done_callback(self._checkpointed)
+
+    def _checkpointed(self, job: asyncio.Future[None]) -> None:
+        self._checkpointing = None
+        if not job.cancelled() and job.exception() is not None:
+            log.warning("WAL checkpoint failed: %r", job.exception())
 
     async def _writer_for_pool(self) -> InlineConnection:
         # The write engine's pool (size 1) holds the same connection: sessions of
@@ -197,6 +241,8 @@ class Database:
                 try:
                     yield session
                     await session.commit()
+                    if self.is_sqlite:
+                        self._committed()
                 except BaseException:
                     await session.rollback()
                     raise
@@ -232,6 +278,7 @@ class Database:
                     await wtx._session.commit()  # commits the shared sqlite3 transaction if it used it
                 if conn.in_transaction:
                     await retry_busy(conn.commit)
+                self._committed()
             except BaseException:
                 if wtx._session is not None:
                     await wtx._session.rollback()
@@ -245,6 +292,11 @@ class Database:
             self._give_writer()
 
     async def dispose(self) -> None:
+        if self._checkpointing is not None:
+            try:
+                await self._checkpointing
+            except Exception:  # logged by _checkpointed
+                pass
         while self._raw_idle:
             self._raw_idle.pop().close()
         await self.read_engine.dispose()
