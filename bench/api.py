@@ -186,6 +186,20 @@ def report(name: str, results: dict[str, dict[str, float]]) -> None:
               + (f"   non-2xx {int(r['errors'])}" if r["errors"] else ""))
 
 
+
+def fresh_pg_database(url: str, name: str) -> str:
+    """``url`` with its database replaced by a new, empty ``name`` (dropped first if there)."""
+    import asyncpg
+
+    async def fresh() -> str:
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await conn.execute(f"CREATE DATABASE {name}")
+        await conn.close()
+        return url.rsplit("/", 1)[0] + "/" + name
+
+    return asyncio.run(fresh())
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=10)
@@ -208,17 +222,7 @@ def main() -> int:
             url = f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
             report("sqlite", bench_backend("sqlite", url, Path(tmp), args.duration))
         if args.pg:
-            import asyncpg
-
-            async def fresh() -> str:
-                admin = args.pg.replace("postgresql+asyncpg://", "postgresql://")
-                conn = await asyncpg.connect(admin)
-                await conn.execute("DROP DATABASE IF EXISTS szpak_bench WITH (FORCE)")
-                await conn.execute("CREATE DATABASE szpak_bench")
-                await conn.close()
-                return args.pg.rsplit("/", 1)[0] + "/szpak_bench"
-
-            report("postgresql", bench_backend("postgresql", asyncio.run(fresh()), Path(tmp), args.duration))
+            report("postgresql", bench_backend("postgresql", fresh_pg_database(args.pg, "szpak_bench"), Path(tmp), args.duration))
     return 0
 
 

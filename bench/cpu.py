@@ -28,7 +28,7 @@ from pathlib import Path
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api import seed  # noqa: E402
+from api import fresh_pg_database, seed  # noqa: E402
 
 
 class Response:
@@ -167,16 +167,7 @@ def main() -> int:
     print(f"Szpak in-process CPU per request ({os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f})")
     with tempfile.TemporaryDirectory() as tmp:
         if args.pg:
-            import asyncpg
-
-            async def fresh() -> str:
-                conn = await asyncpg.connect(args.pg.replace("postgresql+asyncpg://", "postgresql://"))
-                await conn.execute("DROP DATABASE IF EXISTS szpak_bench_cpu WITH (FORCE)")
-                await conn.execute("CREATE DATABASE szpak_bench_cpu")
-                await conn.close()
-                return args.pg.rsplit("/", 1)[0] + "/szpak_bench_cpu"
-
-            url = asyncio.run(fresh())
+            url = fresh_pg_database(args.pg, "szpak_bench_cpu")
         else:
             url = f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
         print(f"  backend: {url.split(':', 1)[0]}")

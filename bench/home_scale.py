@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from api import fresh_pg_database  # noqa: E402
 from cpu import Client  # noqa: E402
 
 REPEATS = 3
@@ -316,16 +317,7 @@ def main() -> int:
     print(f"Szpak home timeline at scale, in-process ({os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f})")
     with tempfile.TemporaryDirectory() as tmp:
         if args.pg:
-            import asyncpg
-
-            async def fresh() -> str:
-                conn = await asyncpg.connect(args.pg.replace("postgresql+asyncpg://", "postgresql://"))
-                await conn.execute("DROP DATABASE IF EXISTS szpak_bench_home WITH (FORCE)")
-                await conn.execute("CREATE DATABASE szpak_bench_home")
-                await conn.close()
-                return args.pg.rsplit("/", 1)[0] + "/szpak_bench_home"
-
-            url = asyncio.run(fresh())
+            url = fresh_pg_database(args.pg, "szpak_bench_home")
         else:
             url = f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
         print(f"  backend: {url.split(':', 1)[0]}{' (ANALYZEd)' if args.analyze or args.pg else ''}")

@@ -48,7 +48,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent / "src"))
 
-from api import free_port, stop, wait_up  # noqa: E402
+from api import free_port, fresh_pg_database, stop, wait_up  # noqa: E402
 from matcher import make_posts, make_queries  # noqa: E402
 
 from szpak.text import Matcher, expand_word, parse  # noqa: E402
@@ -506,7 +506,7 @@ def main() -> int:
         data_dir = Path(tmp)
         url = args.pg or f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
         if args.pg:
-            url = _fresh_pg(args.pg)
+            url = fresh_pg_database(args.pg, "szpak_bench_listening")
         seeded = asyncio.run(seed(url, data_dir, raw, args.orgs))
         if not args.skip_step:
             asyncio.run(bench_step(url, data_dir, seeded, posts, all_hits))
@@ -534,19 +534,6 @@ def main() -> int:
         finally:
             stop(proc)
     return 0
-
-
-def _fresh_pg(url: str) -> str:
-    import asyncpg
-
-    async def fresh() -> str:
-        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-        await conn.execute("DROP DATABASE IF EXISTS szpak_bench_listening WITH (FORCE)")
-        await conn.execute("CREATE DATABASE szpak_bench_listening")
-        await conn.close()
-        return url.rsplit("/", 1)[0] + "/szpak_bench_listening"
-
-    return asyncio.run(fresh())
 
 
 if __name__ == "__main__":

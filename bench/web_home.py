@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api import CONNECTIONS, free_port, run_wrk, start_server, stop  # noqa: E402
+from api import CONNECTIONS, free_port, fresh_pg_database, run_wrk, start_server, stop  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLLOWERS = 100
@@ -236,17 +236,8 @@ def main() -> int:
         if not args.skip_sqlite:
             report("sqlite", bench_backend(f"sqlite+aiosqlite:///{tmp}/bench.sqlite3", Path(tmp), args.duration, args.rounds, wrk))
         if args.pg:
-            import asyncpg
-
-            async def fresh() -> str:
-                admin = args.pg.replace("postgresql+asyncpg://", "postgresql://")
-                conn = await asyncpg.connect(admin)
-                await conn.execute("DROP DATABASE IF EXISTS szpak_bench_web WITH (FORCE)")
-                await conn.execute("CREATE DATABASE szpak_bench_web")
-                await conn.close()
-                return args.pg.rsplit("/", 1)[0] + "/szpak_bench_web"
-
-            report("postgresql", bench_backend(asyncio.run(fresh()), Path(tmp), args.duration, args.rounds, wrk))
+            url = fresh_pg_database(args.pg, "szpak_bench_web")
+            report("postgresql", bench_backend(url, Path(tmp), args.duration, args.rounds, wrk))
     return 0
 
 

@@ -47,21 +47,22 @@ class Viewer:
         return self.role in ("moderator", "admin", "owner")
 
     async def account(self, session: AsyncSession) -> Account:
-        if self.account_id is None:
-            raise APIError(422, "This method requires an authenticated user")
-        account = await session.get(Account, self.account_id)
-        if account is None:
-            raise NotFound()
-        return account
+        return _found(await session.get(Account, self._own_account_id()))
 
     async def account_in(self, tx: Tx) -> Account:
         """:meth:`account` in a write transaction, without building its session (``Tx.get``)."""
+        return _found(await tx.get(Account, self._own_account_id()))
+
+    def _own_account_id(self) -> int:
         if self.account_id is None:
             raise APIError(422, "This method requires an authenticated user")
-        account = await tx.get(Account, self.account_id)
-        if account is None:
-            raise NotFound()
-        return account  # type: ignore[no-any-return]
+        return self.account_id
+
+
+def _found(account: Account | None) -> Account:
+    if account is None:
+        raise NotFound()
+    return account
 
 
 class TokenCache:

@@ -32,7 +32,8 @@ class Tx:
     write: WriteTx
     settings: Settings
     events: list[Event] = field(default_factory=list)
-    jobs: list[Job] = field(default_factory=list)
+    #: Jobs written in this transaction (the commit wakes the worker when there are any).
+    jobs: int = 0
 
     @property
     def session(self) -> AsyncSession:
@@ -55,12 +56,18 @@ class Tx:
         self.events.append(event)
 
     def enqueue(self, kind: str, payload: dict[str, Any], *, run_at: datetime | None = None) -> Job:
+        """A durable job, as an ORM object added to the session (flushed at the commit)."""
         job = Job(kind=kind, payload=payload)
         if run_at is not None:
             job.run_at = run_at
         self.session.add(job)
-        self.jobs.append(job)
+        self.jobs += 1
         return job
+
+    async def insert_job(self, kind: str, payload: dict[str, Any]) -> None:
+        """:meth:`enqueue` as a Core INSERT, for paths that build no session (posting)."""
+        await self.insert(Job.__table__, [{"kind": kind, "payload": payload}])
+        self.jobs += 1
 
 
 class Context:

@@ -29,12 +29,12 @@ from szpak.domain.formatting import URL_LENGTH, counted_length as _counted_lengt
 from szpak.domain.notify import notify, withdraw
 from szpak.domain.visibility import OPEN_VISIBILITIES, can_see
 from szpak.storage.ids import new_id
+from szpak.storage.queries import column_default
 from szpak.storage.models import (
     VISIBILITIES,
     Account,
     Follow,
     IdempotencyKey,
-    Job,
     Status,
     StatusEdit,
     StatusMention,
@@ -250,21 +250,13 @@ async def _reply_target(tx: Tx, author: Account, in_reply_to_id: int | None) -> 
 
 
 def _status_row(**values: object) -> dict[str, object]:
-    return _row(Status, values)
-
-
-def _row(model: type[Status] | type[Job], values: dict[str, object]) -> dict[str, object]:
     """``values`` plus every other column's Python-side default, as the ORM's flush would
-    have filled them in (a column with no such default is left to the database)."""
+    have filled them in (a column with no such default is left to the database): the row
+    written and the transient ``Status`` built from it hold the same values."""
     row = dict(values)
-    for column in model.__table__.columns:
-        default = column.default
-        if column.key in row or default is None:
-            continue
-        if default.is_scalar:
-            row[column.key] = default.arg
-        elif default.is_callable:
-            row[column.key] = default.arg(None)
+    for column in Status.__table__.columns:
+        if column.key not in row and column.default is not None:
+            row[column.key] = column_default(column)
     return row
 
 
@@ -360,11 +352,7 @@ async def create_status(
             language=status.language,
         )
     )
-    # The job row with a Core INSERT too (``tx.enqueue`` would add an ORM object, flushed
-    # at the commit); listed in ``tx.jobs`` so the commit wakes the worker all the same.
-    job = _row(Job, {"kind": "status.created", "payload": {"status_id": status.id}})
-    await tx.insert(Job.__table__, [job])
-    tx.jobs.append(Job(**job))
+    await tx.insert_job("status.created", {"status_id": status.id})
     if facts is not None:
         facts.update(status=status, author=author, mentioned=mentioned, tags=tag_rows, poll=draft.poll is not None)
     return status

@@ -298,13 +298,15 @@ def insert_params(row: dict[str, Any], columns: tuple[Any, ...], processors: tup
     out = []
     for column, proc in zip(columns, processors):
         key = column.key
-        if key in row:
-            value = row[key]
-        else:
-            default = column.default
-            value = default.arg if default.is_scalar else default.arg(None)
+        value = row[key] if key in row else column_default(column)
         out.append(proc(value) if proc is not None else value)
     return tuple(out)
+
+
+def column_default(column: Any) -> Any:
+    """The value ``column``'s Python-side default gives a new row (as an ORM flush would)."""
+    default = column.default
+    return default.arg if default.is_scalar else default.arg(None)
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
